@@ -1,0 +1,123 @@
+"""MLP training speed: numpynn against PyTorch on the same machine, in one run.
+
+784-256-128-10 ReLU network, softmax cross-entropy, SGD with momentum 0.9, batch 128, on
+synthetic float32 data (same data and batch order for both). Each repetition times
+``--steps`` training steps of each library in turn (alternating, so that both see the same
+machine state); the figures are medians, scaled to seconds per epoch of 60,000 samples.
+
+    python benchmarks/mlp.py                 # default: 5 repetitions of 100 steps
+    python benchmarks/mlp.py --reps 3 --steps 50 --batch-size 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+import numpynn as nn
+
+SIZES = (784, 256, 128, 10)
+
+
+def make_data(steps, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((steps * batch_size, SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, SIZES[-1], steps * batch_size)
+    return x, y
+
+
+def numpynn_runner(x, y, batch_size):
+    nn.manual_seed(0)
+    layers = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    loss_fn = nn.CrossEntropyLoss()
+    opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def run():
+        for start in range(0, len(x), batch_size):
+            loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+
+    return run, model
+
+
+def torch_runner(torch, x, y, batch_size, model_np):
+    layers = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in model_np.state_dict().items()})
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        for start in range(0, len(tx), batch_size):
+            loss = loss_fn(model(tx[start : start + batch_size]), ty[start : start + batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+
+        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+    except ImportError:
+        return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    x, y = make_data(args.steps, args.batch_size)
+    run_np, model_np = numpynn_runner(x, y, args.batch_size)
+    runners = {"numpynn": run_np}
+    threads = blas_threads()
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        runners["pytorch"] = torch_runner(torch, x, y, args.batch_size, model_np)
+    except ImportError:
+        print("pytorch: skipped (not installed; pip install torch==2.13.0)")
+
+    for run in runners.values():
+        run()  # warm-up: allocations, BLAS thread start
+    times = {name: [] for name in runners}
+    for _ in range(args.reps):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+
+    per_epoch = 60_000 / (args.steps * args.batch_size)
+    print(
+        f"MLP {'-'.join(map(str, SIZES))}, batch {args.batch_size}, {args.steps} steps x "
+        f"{args.reps} reps, {threads} threads, numpy {np.__version__}"
+    )
+    medians = {}
+    for name, ts in times.items():
+        medians[name] = statistics.median(ts) * per_epoch
+        print(f"  {name:8s} {medians[name]:7.3f} s/epoch  (min {min(ts) * per_epoch:.3f})")
+    if "pytorch" in medians:
+        print(f"  ratio numpynn / pytorch: {medians['numpynn'] / medians['pytorch']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

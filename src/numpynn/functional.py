@@ -1,0 +1,141 @@
+"""Numerically stable kernels shared by layers and losses, and activations as functions.
+
+Every function here takes and returns NumPy arrays, keeps the input's dtype and never
+overflows for finite input: no ``exp`` of a large positive number, no ``log(0)``, and no
+``np.where`` whose discarded branch could overflow (``inf * 0`` is NaN).
+
+>>> import numpy as np, numpynn.functional as F
+>>> F.sigmoid(np.array([-1e4, 0.0, 1e4], dtype=np.float32))
+array([0. , 0.5, 1. ], dtype=float32)
+>>> F.softmax(np.array([[1e8, 1e8]]))
+array([[0.5, 0.5]])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numpynn._config import get_default_dtype
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0)."""
+    return np.maximum(x, 0)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """x for x > 0, negative_slope * x otherwise."""
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (exp only sees x <= 0)."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed from exp(-|x|) <= 1 so that nothing overflows."""
+    e = np.exp(-np.abs(x))
+    positive = 1 / (1 + e)
+    return np.where(x >= 0, positive, e * positive)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent."""
+    return np.tanh(x)
+
+
+def softplus(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    bx = beta * x
+    smooth = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+    return np.where(bx > threshold, x, smooth)
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(x), also called swish."""
+    return x * sigmoid(x)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """Complementary error function, accurate to about 1e-15 relative in float64.
+
+    |x| < 2: the series erf(a) = 2/sqrt(pi) exp(-a^2) sum_n (2a^2)^n a / (2n+1)!!, whose
+    terms are all positive (no cancellation). |x| >= 2: the continued fraction
+    erfc(a) = exp(-a^2)/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))), which keeps
+    the relative accuracy of the tiny tail. Computed in float64, returned in x's dtype.
+    """
+    x = np.asarray(x)
+    a = np.abs(x.astype(np.float64))
+    result = np.empty_like(a)
+    near = a < 2.0
+    s = a[near]
+    term, total, two_s2 = s.copy(), s.copy(), 2 * s * s
+    for n in range(1, 40):
+        term *= two_s2 / (2 * n + 1)
+        total += term
+    result[near] = 1 - 2 / math.sqrt(math.pi) * np.exp(-s * s) * total
+    t = a[~near]
+    fraction = np.zeros_like(t)
+    for k in range(60, 0, -1):
+        fraction = (k / 2) / (t + fraction)
+    result[~near] = np.exp(-t * t) / math.sqrt(math.pi) / (t + fraction)
+    result = np.where(x < 0, 2 - result, result)  # erfc(-a) = 2 - erfc(a)
+    return result.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """Error function, 1 - erfc(x)."""
+    return 1 - erfc(x)
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) = P(Z <= x) for a standard normal Z, accurate in both tails."""
+    return 0.5 * erfc(-x / _SQRT_2)
+
+
+def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """x * Phi(x) (exact, PyTorch's default) or its tanh approximation
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+    return x * normal_cdf(x)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the maximum so exp never overflows."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """x - log(sum(exp(x))) along ``axis``, with the same shift: never log(0) nor overflow."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted
+
+
+def one_hot(labels: np.ndarray, num_classes: int, dtype=None) -> np.ndarray:
+    """(N,) integer class indices to an (N, num_classes) matrix of zeros and ones.
+
+    >>> one_hot(np.array([2, 0]), 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: class indices must lie in [0, {num_classes - 1}], "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
+    out = np.zeros((*labels.shape, num_classes), dtype=dtype or get_default_dtype())
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out

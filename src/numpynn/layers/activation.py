@@ -1,0 +1,198 @@
+"""Activation functions as layers; the same functions are in ``numpynn.functional``.
+
+Each backward is the derivative written next to its forward. Derivatives at kinks follow
+PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = negative_slope, ELU'(0) = alpha.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numpynn import functional as F
+from numpynn.module import Module
+
+
+class ReLU(Module):
+    """max(x, 0). Shape: any, unchanged."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        return grad * self.mask  # the input's sign, never the gradient's
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise. Shape: any, unchanged."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        self.mask = x > 0
+        return F.leaky_relu(x, self.negative_slope)
+
+    def backward(self, grad):
+        return np.where(self.mask, grad, grad * self.negative_slope)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x for x > 0, alpha (exp(x) - 1) otherwise; d/dx = alpha exp(x) there (computed as
+    such: y + alpha would cancel to zero in the far negative tail)."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        self.x = x
+        return F.elu(x, self.alpha)
+
+    def backward(self, grad):
+        x = self.x
+        return np.where(x > 0, grad, grad * self.alpha * np.exp(np.minimum(x, 0)))
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """x Phi(x), Phi the standard normal CDF (``approximate="none"``, PyTorch's default),
+    or 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3) (``approximate="tanh"``).
+
+    d/dx = Phi(x) + x phi(x) exactly; 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx for the tanh form.
+    """
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        self.x = x
+        return F.gelu(x, self.approximate)
+
+    def backward(self, grad):
+        x = self.x
+        if self.approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            t = np.tanh(c * (x + 0.044715 * x**3))
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * (F.normal_cdf(x) + x * pdf)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Sigmoid(Module):
+    """sigma(x) = 1 / (1 + exp(-x)), no overflow for any input. Shape: any, unchanged."""
+
+    def forward(self, x):
+        self.out = F.sigmoid(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)  # d sigma = sigma (1 - sigma)
+
+
+class Tanh(Module):
+    """tanh(x); d/dx = 1 - tanh(x)^2. Shape: any, unchanged."""
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
+
+
+class SiLU(Module):
+    """x sigma(x) (swish); d/dx = sigma(x) (1 + x (1 - sigma(x))). Shape: any, unchanged."""
+
+    def forward(self, x):
+        self.x, self.sig = x, F.sigmoid(x)
+        return x * self.sig
+
+    def backward(self, grad):
+        return grad * self.sig * (1 + self.x * (1 - self.sig))
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold; d/dx = sigma(beta x)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        self.x = x
+        return F.softplus(x, self.beta, self.threshold)
+
+    def backward(self, grad):
+        bx = self.beta * self.x
+        return grad * np.where(bx > self.threshold, 1, F.sigmoid(bx)).astype(grad.dtype)
+
+    def get_config(self):
+        return {"beta": self.beta, "threshold": self.threshold}
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """p = exp(x) / sum(exp(x)) along ``axis``.
+
+    The Jacobian is diag(p) - p p^T, so dx = p * (grad - sum(grad * p)): the full
+    Jacobian-vector product, not only its diagonal p (1 - p).
+    """
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.out = F.softmax(x, self.axis)
+        return self.out
+
+    def backward(self, grad):
+        p = self.out
+        return p * (grad - np.sum(grad * p, axis=self.axis, keepdims=True))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """y = x - log(sum(exp(x))) along ``axis``; dx = grad - exp(y) * sum(grad)."""
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.out = F.log_softmax(x, self.axis)
+        return self.out
+
+    def backward(self, grad):
+        return grad - np.exp(self.out) * np.sum(grad, axis=self.axis, keepdims=True)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+    def extra_repr(self):
+        return f"axis={self.axis}"

@@ -1,0 +1,46 @@
+"""Dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpynn._config import Seed, get_rng
+from numpynn.module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    survivors by 1 / (1 - p), so that eval mode is the identity and needs no rescaling.
+
+    Args:
+        p: the probability of *dropping* an element (PyTorch's and Keras's ``rate``).
+        seed: int or Generator for the masks (default: the library's generator at call time).
+
+    Shape: any, unchanged. The input array is never modified.
+    """
+
+    def __init__(self, p: float = 0.5, seed: Seed = None):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is the drop probability and must lie in [0, 1], got {p}")
+        self.p = p
+        self._rng = None if seed is None else get_rng(seed)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self.mask = None
+            return x
+        keep = 1 - self.p
+        rng = self._rng or get_rng()
+        draw = rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+        # mask holds 0 or 1/keep: one multiply applies drop and rescale in both passes
+        self.mask = (draw >= self.p).astype(x.dtype) / keep if keep > 0 else np.zeros_like(x)
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad if self.mask is None else grad * self.mask
+
+    def get_config(self):
+        return {"p": self.p}
+
+    def extra_repr(self):
+        return f"p={self.p}"

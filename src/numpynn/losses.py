@@ -1,0 +1,347 @@
+"""Loss functions.
+
+``value = loss(pred, target)`` returns the loss (a float, or an array for
+``reduction="none"``) and keeps what the gradient needs; ``loss.backward()`` then returns
+dvalue/dpred for exactly that value: divided by the batch size for ``"mean"``, never
+mean-valued but sum-gradient.
+
+Each loss writes ``forward(pred, target)``, returning the unreduced losses (one per element,
+or one per row for the classification losses), and ``local_grad()``, the derivative of each
+unreduced loss with respect to its own slice of ``pred``. The base class does the reducing
+in both directions, so no loss repeats it.
+
+>>> import numpy as np, numpynn as nn
+>>> loss_fn = nn.CrossEntropyLoss()
+>>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+>>> round(loss_fn(logits, np.array([0, 2])), 4)
+0.6691
+>>> loss_fn.backward().shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpynn import functional as F
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class Loss:
+    """Base class: reduction, the finite check, and the chain rule through the reduction."""
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+            )
+        self.reduction = reduction
+        self.losses = None
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def local_grad(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, pred, target):
+        pred, target = np.asarray(pred), np.asarray(target)
+        if pred.dtype.kind != "f":
+            raise TypeError(f"{self.describe()}: expected a floating prediction, got {pred.dtype}")
+        self.denominator = None  # forward may set a weighted count for "mean"
+        losses = self.forward(pred, target)
+        if self.denominator is None:
+            self.denominator = losses.size
+        self.losses, self.pred_shape = losses, pred.shape
+        if self.reduction == "none":
+            value = losses
+        else:
+            total = losses.sum()
+            value = total if self.reduction == "sum" else total / self.denominator
+        if not np.all(np.isfinite(value)):
+            bad = int(np.sum(~np.isfinite(pred)))
+            shown = value if np.ndim(value) == 0 else "non-finite entries"
+            raise FloatingPointError(
+                f"{self.describe()}: the loss is not finite ({shown}); "
+                f"the prediction holds {bad} non-finite values. Usually the learning rate is too "
+                "high or the gradients explode: lower the learning rate, clip gradients "
+                "(nn.optim.clip_grad_norm_), and check the data for NaN or inf"
+            )
+        return float(value) if self.reduction != "none" else value
+
+    def backward(self, grad=None) -> np.ndarray:
+        """dLoss/dpred, times the upstream ``grad`` (1 by default; an array of the losses'
+        shape for ``reduction="none"``)."""
+        if self.losses is None:
+            raise RuntimeError(f"{self.describe()}: backward() was called before the loss itself")
+        if self.reduction == "none":
+            scale = np.ones(self.losses.shape) if grad is None else np.asarray(grad)
+            if scale.shape != self.losses.shape:
+                raise ValueError(
+                    f"{self.describe()}: expected an upstream gradient of shape "
+                    f"{self.losses.shape}, got {scale.shape}"
+                )
+            # one loss per row: its upstream scale broadcasts over that row of pred
+            scale = scale.reshape(scale.shape + (1,) * (len(self.pred_shape) - scale.ndim))
+        else:
+            scale = 1.0 if grad is None else float(grad)
+            if self.reduction == "mean":
+                scale = scale / self.denominator
+        local = self.local_grad()
+        return (local * scale).astype(local.dtype, copy=False)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def get_config(self) -> dict:
+        return {"reduction": self.reduction}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def _same_shape_target(self, pred, target):
+        if target.shape != pred.shape:
+            hint = ""
+            if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
+                hint = "; reshape it with y.reshape(-1, 1)"
+            raise ValueError(
+                f"{self.describe()}: expected a target of shape {pred.shape} (like the "
+                f"prediction), got {target.shape}{hint}"
+            )
+        if target.dtype.kind not in "fiub":
+            raise TypeError(f"{self.describe()}: expected a numeric target, got {target.dtype}")
+        return target.astype(pred.dtype, copy=False)
+
+
+class MSELoss(Loss):
+    """Mean squared error, (pred - target)^2; d/dpred = 2 (pred - target).
+
+    Shape: pred (*), target (*) the same shape (no broadcasting: (N, 1) against (N,) is an
+    error, not an (N, N) matrix).
+    """
+
+    def forward(self, pred, target):
+        self.diff = pred - self._same_shape_target(pred, target)
+        return self.diff * self.diff
+
+    def local_grad(self):
+        return 2 * self.diff
+
+
+class L1Loss(Loss):
+    """Mean absolute error, |pred - target|; d/dpred = sign(pred - target), 0 at 0."""
+
+    def forward(self, pred, target):
+        self.diff = pred - self._same_shape_target(pred, target)
+        return np.abs(self.diff)
+
+    def local_grad(self):
+        return np.sign(self.diff)
+
+
+class HuberLoss(Loss):
+    """0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere (d = pred - target);
+    d/dpred = d clipped to [-delta, delta]."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        if delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, pred, target):
+        self.diff = pred - self._same_shape_target(pred, target)
+        a = np.abs(self.diff)
+        return np.where(a <= self.delta, 0.5 * self.diff**2, self.delta * (a - 0.5 * self.delta))
+
+    def local_grad(self):
+        return np.clip(self.diff, -self.delta, self.delta)
+
+    def get_config(self):
+        return {"reduction": self.reduction, "delta": self.delta}
+
+
+def _check_class_indices(loss: Loss, pred, target) -> np.ndarray:
+    if target.shape != pred.shape[:1]:
+        raise ValueError(
+            f"{loss.describe()}: expected class indices of shape ({pred.shape[0]},), "
+            f"got {target.shape}"
+        )
+    if target.size and (target.min() < 0 or target.max() >= pred.shape[1]):
+        raise ValueError(
+            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}] for "
+            f"{pred.shape[1]} classes, got values from {target.min()} to {target.max()}"
+        )
+    return target
+
+
+def _check_2d(loss: Loss, pred, what: str):
+    if pred.ndim != 2:
+        raise ValueError(f"{loss.describe()}: expected {what} of shape (N, C), got {pred.shape}")
+
+
+def _class_weight(loss: Loss, weight, num_classes: int, dtype):
+    if weight is None:
+        return None
+    weight = np.asarray(weight, dtype=dtype)
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"{loss.describe()}: expected a class weight of shape ({num_classes},), "
+            f"got {weight.shape}"
+        )
+    return weight
+
+
+class CrossEntropyLoss(Loss):
+    """Softmax cross-entropy from logits: -sum_c a_c log softmax(z)_c for each row.
+
+    Targets are either integer class indices ``(N,)`` (any integer dtype) or class
+    probabilities / one-hot rows ``(N, C)``. The row's coefficients a_c are the smoothed
+    target q_c = (1 - label_smoothing) t_c + label_smoothing / C, times the class ``weight``
+    w_c. For index targets with ``reduction="mean"`` the sum is divided by the summed weight
+    of the targets (N without weights), as PyTorch does; for probability targets, by N.
+
+    Gradient: dL_i/dz_i = p_i * sum_c a_ic - a_i, which is p - y for a one-hot y.
+
+    Shape: pred (N, C) logits; target (N,) integers or (N, C) floats; output scalar, or (N,)
+    for ``reduction="none"``.
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        if not 0 <= label_smoothing <= 1:
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing}"
+            )
+        self.weight, self.label_smoothing = weight, label_smoothing
+
+    def forward(self, pred, target):
+        _check_2d(self, pred, "logits")
+        n, c = pred.shape
+        weight = _class_weight(self, self.weight, c, pred.dtype)
+        eps = self.label_smoothing
+        if target.dtype.kind in "iu":
+            target = _check_class_indices(self, pred, target)
+            target_weight = np.ones(n, pred.dtype) if weight is None else weight[target]
+            coef = np.full((n, c), eps / c, dtype=pred.dtype)
+            if weight is not None:
+                coef *= weight
+            coef[np.arange(n), target] += (1 - eps) * target_weight
+            self.denominator = target_weight.sum()
+        elif target.dtype.kind == "f" and target.shape == pred.shape:
+            coef = target.astype(pred.dtype) * (1 - eps) + eps / c
+            if weight is not None:
+                coef *= weight
+        else:
+            raise ValueError(
+                f"CrossEntropyLoss: expected integer class indices of shape ({n},) or class "
+                f"probabilities of shape ({n}, {c}), got {target.dtype} {target.shape}"
+                + ("; convert labels with y.astype(int)" if target.shape == (n,) else "")
+            )
+        log_p = F.log_softmax(pred, axis=1)
+        self.coef, self.log_p = coef, log_p
+        return -np.sum(coef * log_p, axis=1)
+
+    def local_grad(self):
+        p = np.exp(self.log_p)
+        return p * self.coef.sum(axis=1, keepdims=True) - self.coef
+
+    def get_config(self):
+        weight = None if self.weight is None else np.asarray(self.weight).tolist()
+        return {
+            "weight": weight,
+            "reduction": self.reduction,
+            "label_smoothing": self.label_smoothing,
+        }
+
+
+class NLLLoss(Loss):
+    """Negative log-likelihood of log-probabilities: -w_y log_p[y] for each row, divided by
+    the summed weight of the targets for ``reduction="mean"``.
+
+    Shape: pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers.
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, pred, target):
+        _check_2d(self, pred, "log-probabilities")
+        if target.dtype.kind not in "iu":
+            raise ValueError(f"NLLLoss: expected integer class indices, got {target.dtype}")
+        target = _check_class_indices(self, pred, target)
+        weight = _class_weight(self, self.weight, pred.shape[1], pred.dtype)
+        self.target_weight = np.ones(len(target), pred.dtype) if weight is None else weight[target]
+        self.target = target
+        self.denominator = self.target_weight.sum()
+        return -self.target_weight * pred[np.arange(len(target)), target]
+
+    def local_grad(self):
+        grad = np.zeros(self.pred_shape, dtype=self.target_weight.dtype)
+        grad[np.arange(len(self.target)), self.target] = -self.target_weight
+        return grad
+
+    def get_config(self):
+        weight = None if self.weight is None else np.asarray(self.weight).tolist()
+        return {"weight": weight, "reduction": self.reduction}
+
+
+class BCELoss(Loss):
+    """Binary cross-entropy on probabilities: -(y log p + (1 - y) log(1 - p)), each log
+    clamped at -100 as PyTorch does, so p = 0 or 1 gives a finite loss.
+
+    d/dp = (p - y) / max(p (1 - p), 1e-12). For logits, use ``BCEWithLogitsLoss``.
+
+    Shape: pred (*) in [0, 1]; target (*) the same shape.
+    """
+
+    def forward(self, pred, target):
+        target = self._same_shape_target(pred, target)
+        if pred.size and (pred.min() < 0 or pred.max() > 1):
+            raise ValueError(
+                f"BCELoss: expected probabilities in [0, 1], got values from {pred.min()} to "
+                f"{pred.max()}; for logits use BCEWithLogitsLoss"
+            )
+        self.pred, self.target = pred, target
+        return -(target * _clamped_log(pred) + (1 - target) * _clamped_log(1 - pred))
+
+    def local_grad(self):
+        p, y = self.pred, self.target
+        return (p - y) / np.maximum(p * (1 - p), 1e-12)
+
+
+def _clamped_log(p):
+    """max(log p, -100), without evaluating log(0)."""
+    return np.maximum(np.log(p, out=np.full_like(p, -100), where=p > 0), -100)
+
+
+class BCEWithLogitsLoss(Loss):
+    """Binary cross-entropy on logits z: pw y softplus(-z) + (1 - y) softplus(z), stable for
+    any z; pw is ``pos_weight`` (1 by default). d/dz = pw y (sigma(z) - 1) + (1 - y) sigma(z),
+    which is sigma(z) - y without pos_weight.
+
+    Shape: pred (*) logits; target (*) the same shape.
+    """
+
+    def __init__(self, reduction: str = "mean", pos_weight=None):
+        super().__init__(reduction)
+        self.pos_weight = pos_weight
+
+    def forward(self, pred, target):
+        target = self._same_shape_target(pred, target)
+        pw = 1 if self.pos_weight is None else np.asarray(self.pos_weight, dtype=pred.dtype)
+        self.pred, self.target, self.pw = pred, target, pw
+        softplus = F.softplus  # threshold=inf: the smooth form everywhere, to float precision
+        return pw * target * softplus(-pred, threshold=np.inf) + (1 - target) * softplus(
+            pred, threshold=np.inf
+        )
+
+    def local_grad(self):
+        s, y = F.sigmoid(self.pred), self.target
+        return self.pw * y * (s - 1) + (1 - y) * s
+
+    def get_config(self):
+        pos_weight = None if self.pos_weight is None else np.asarray(self.pos_weight).tolist()
+        return {"reduction": self.reduction, "pos_weight": pos_weight}

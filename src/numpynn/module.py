@@ -1,0 +1,306 @@
+"""Parameter and Module: the contract every layer keeps.
+
+A layer subclasses ``Module`` and writes two methods:
+
+- ``forward(x)`` computes the output and keeps on ``self`` only what ``backward`` needs;
+- ``backward(grad)`` returns dLoss/dx and *adds* (``+=``) dLoss/dparam into ``param.grad``.
+
+Parameters are found by walking the module's attributes in the order they were assigned
+(Parameters, Modules, and lists, tuples and dicts of them); there is no registration call.
+Arrays named in the class attribute ``buffers`` (running statistics) are saved and loaded
+with the parameters but are not trained.
+
+>>> import numpy as np, numpynn as nn
+>>> layer = nn.Linear(3, 2)
+>>> [name for name, _ in layer.named_parameters()]
+['weight', 'bias']
+>>> layer(np.ones((4, 3), dtype=np.float32)).shape
+(4, 2)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated into it.
+
+    ``grad`` is allocated once, with the shape and dtype of ``data``, and zeroed in place;
+    parameters hash by identity, so optimizers can key their state on them.
+    """
+
+    __slots__ = ("data", "grad", "name")
+
+    def __init__(self, data: np.ndarray, name: str = ""):
+        data = np.asarray(data)
+        if data.dtype.kind != "f":
+            raise TypeError(f"Parameter {name!r}: expected a floating array, got {data.dtype}")
+        self.data = data
+        self.grad = np.zeros_like(data)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def zero_grad(self) -> None:
+        self.grad.fill(0)
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.dtype})"
+
+
+def _walk(prefix: str, value) -> Iterator[tuple[str, Parameter | Module]]:
+    """Parameters and Modules inside an attribute value, with dotted names."""
+    if isinstance(value, (Parameter, Module)):
+        yield prefix, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(f"{prefix}.{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(f"{prefix}.{key}", item)
+
+
+def _checks_forward_first(backward):
+    """Wrap a subclass's ``backward`` so that calling it before ``forward`` is a clear error
+    rather than an AttributeError about a missing cache (see ``Module.__init_subclass__``)."""
+
+    @functools.wraps(backward)
+    def checked(self, grad, *args, **kwargs):
+        if not self._forward_done:
+            raise RuntimeError(
+                f"{self.describe()}: backward() was called before forward(); "
+                "call the module on an input first"
+            )
+        return backward(self, grad, *args, **kwargs)
+
+    return checked
+
+
+def _marks_forward_done(forward):
+    @functools.wraps(forward)
+    def marked(self, *args, **kwargs):
+        out = forward(self, *args, **kwargs)
+        self._forward_done = True
+        return out
+
+    return marked
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses need not call ``super().__init__()``: the defaults below are class
+    attributes. A lazy layer (``Linear(None, 10)``) sets ``built = False`` and creates its
+    parameters in ``build(input_shape)``, which ``__call__`` runs on the first input.
+    """
+
+    buffers: tuple[str, ...] = ()
+    training: bool = True
+    built: bool = True
+    _forward_done: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        # The one piece of machinery in the contract: every forward marks the module as
+        # run, and every backward checks that mark, so no layer writes that check itself.
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _marks_forward_done(cls.__dict__["forward"])
+        if "backward" in cls.__dict__:
+            cls.backward = _checks_forward_first(cls.__dict__["backward"])
+
+    # --- the contract ------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if not self.built:
+            self.build(x.shape)
+        return self.forward(self.check_input(x))
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create the parameters from the first input's shape (lazy layers only)."""
+        self.built = True
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        """Validate (and, for layers with parameters, cast) the input; errors name the layer."""
+        return x
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """Shape of the output for an input of ``input_shape`` (None for unknown sizes)."""
+        return tuple(input_shape)
+
+    # --- discovery -----------------------------------------------------------------------
+
+    def _members(self) -> Iterator[tuple[str, Parameter | Module]]:
+        for key, value in vars(self).items():
+            if not key.startswith("_"):
+                yield from _walk(key, value)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, member in self._members():
+            if isinstance(member, Module):
+                yield name, member
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, depth first, each once."""
+        stack, seen = [(prefix, self)], set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) in definition order; a shared Parameter comes once."""
+        seen: set[int] = set()
+
+        def visit(prefix, module):
+            for name, member in module._members():
+                if id(member) in seen:
+                    continue
+                seen.add(id(member))
+                full = f"{prefix}.{name}" if prefix else name
+                if isinstance(member, Parameter):
+                    yield full, member
+                else:
+                    yield from visit(full, member)
+
+        return visit("", self)
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for prefix, module in self.named_modules():
+            for name in module.buffers:
+                value = getattr(module, name, None)
+                if value is not None:
+                    yield (f"{prefix}.{name}" if prefix else name), value
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    # --- modes and gradients ---------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (Dropout drops, BatchNorm uses batch statistics) for every submodule."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def to(self, dtype) -> Module:
+        """Cast every parameter (and its gradient) and buffer to ``dtype``, in place."""
+        dtype = np.dtype(dtype)
+        for p in self.parameters():
+            p.data, p.grad = p.data.astype(dtype), p.grad.astype(dtype)
+        for module in self.modules():
+            for name in module.buffers:
+                value = getattr(module, name, None)
+                if value is not None and value.dtype.kind == "f":
+                    setattr(module, name, value.astype(dtype))
+        return self
+
+    # --- state ---------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, under PyTorch's names and layouts."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers in place (optimizers keep working).
+
+        Names, shapes and dtypes must match; otherwise nothing is changed and the error lists
+        every missing, unexpected and mismatched entry. ``strict=False`` ignores missing and
+        unexpected names (mismatches are still errors).
+        """
+        self._require_built("load_state_dict")
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        mismatched = []
+        for name in targets.keys() & state.keys():
+            have, given = targets[name], np.asarray(state[name])
+            if have.shape != given.shape or have.dtype != given.dtype:
+                mismatched.append(
+                    f"{name}: expected {have.shape} {have.dtype}, got {given.shape} {given.dtype}"
+                )
+        problems = [f"mismatched: {m}" for m in sorted(mismatched)]
+        if strict:
+            problems += [f"missing: {k}" for k in missing]
+            problems += [f"unexpected: {k}" for k in unexpected]
+        if problems:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state does not fit this model\n  "
+                + "\n  ".join(problems)
+            )
+        for name in targets.keys() & state.keys():
+            targets[name][...] = state[name]
+
+    def _require_built(self, what: str) -> None:
+        unbuilt = [name or type(m).__name__ for name, m in self.named_modules() if not m.built]
+        if unbuilt:
+            raise RuntimeError(
+                f"{type(self).__name__}.{what}: layers {unbuilt} have no parameters yet "
+                "(their input size is inferred from the first input); call the model once first"
+            )
+
+    # --- description ---------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """JSON-able constructor arguments: ``type(m)(**m.get_config())`` rebuilds it."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Module:
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def describe(self) -> str:
+        """Short name used in error messages, e.g. ``Linear(784 -> 128)``."""
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        children = list(self.named_children())
+        if not children:
+            return head + ")"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return head + "\n" + "\n".join(lines) + "\n)"

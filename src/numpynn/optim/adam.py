@@ -1,0 +1,80 @@
+"""Adam, AdamW."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numpynn.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as PyTorch computes it. With g = grad (+ weight_decay * p, L2
+    style) and t the parameter's step count:
+
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2   (v_max = max(v_max, v) if amsgrad)
+        p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    eps is added after the bias correction of sqrt(v), as in PyTorch.
+    """
+
+    decoupled = False
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ):
+        if not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {betas}")
+        super().__init__(
+            params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
+
+    def update(self, p, state, group):
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t, (b1, b2), lr = state["step"], group["betas"], group["lr"]
+        g = p.grad
+        if group["weight_decay"]:
+            if self.decoupled:
+                p.data *= 1 - lr * group["weight_decay"]
+            else:
+                g = g + group["weight_decay"] * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v) / math.sqrt(1 - b2**t)
+        denom += group["eps"]
+        p.data -= (lr / (1 - b1**t)) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): before the Adam step,
+    p *= 1 - lr * weight_decay. Default weight_decay is 0.01, as in PyTorch."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        amsgrad: bool = False,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

@@ -1,0 +1,40 @@
+"""Gradient clipping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _grads(parameters):
+    if hasattr(parameters, "grad"):
+        parameters = [parameters]
+    return [p.grad for p in parameters]
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over all gradients as if concatenated into one vector; the scale is
+    max_norm / (norm + 1e-6), applied only when below 1 (PyTorch's rule). Returns the norm
+    before clipping.
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1 / norm_type)
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for g in grads:
+            g *= scale
+    return total
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clip every gradient element to [-clip_value, clip_value], in place."""
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)

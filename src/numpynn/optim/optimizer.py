@@ -1,0 +1,93 @@
+"""The optimizer base class: parameter groups, per-parameter state, state_dict.
+
+A new optimizer writes only ``update(p, state, group)``: update ``p.data`` in place from
+``p.grad``, keeping what it needs in ``state`` (a dict per parameter, empty on the first
+step). Hyper-parameters live in ``param_groups`` (PyTorch's layout), so schedulers and
+users can change ``group["lr"]`` between steps.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+
+class Optimizer:
+    defaults: dict = {}
+
+    def __init__(self, params, **hyper):
+        for key, value in hyper.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"{type(self).__name__}: {key} must not be negative, got {value}")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups: list[dict] = []
+        seen = set()
+        for group in groups:
+            group = {**hyper, **group, "params": list(group["params"])}
+            for p in group["params"]:
+                if not hasattr(p, "grad") or not hasattr(p, "data"):
+                    raise TypeError(
+                        f"{type(self).__name__}: expected Parameters (model.parameters()), "
+                        f"got {type(p).__name__}"
+                    )
+                if id(p) in seen:
+                    raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
+                seen.add(id(p))
+            self.param_groups.append(group)
+        self.state: dict = {}
+
+    def zero_grad(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad.fill(0)
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state.setdefault(p, {})
+                self.update(p, state, group)
+
+    def update(self, p, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    def _params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict:
+        """State and hyper-parameters; parameters are referred to by position."""
+        index = {id(p): i for i, p in enumerate(self._params())}
+        state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items()}
+        groups = [{**g, "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        params = self._params()
+        groups = state_dict["param_groups"]
+        sizes = [len(g["params"]) for g in groups]
+        if sizes != [len(g["params"]) for g in self.param_groups]:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the saved groups hold {sizes} "
+                f"parameters, this optimizer's {[len(g['params']) for g in self.param_groups]}"
+            )
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            for key, value in s.items():
+                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.load_state_dict: state {key!r} of parameter "
+                        f"{i} has shape {value.shape}, the parameter {p.shape}"
+                    )
+        self.state = {params[int(i)]: copy.deepcopy(s) for i, s in state_dict["state"].items()}
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
+        return "\n".join(lines + [")"])

@@ -1,0 +1,105 @@
+"""RMSprop, Adagrad."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpynn.optim.optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """PyTorch's RMSprop. With g = grad + weight_decay * p:
+
+    s = alpha s + (1 - alpha) g^2
+    avg = sqrt(s - a^2) + eps with a = alpha a + (1 - alpha) g if centered, else sqrt(s) + eps
+    buf = momentum buf + g / avg; p -= lr buf      (momentum > 0)
+    p -= lr g / avg                                (otherwise)
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
+
+    def update(self, p, state, group):
+        if not state:
+            state.update(step=0, square_avg=np.zeros_like(p.data))
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        g, alpha = p.grad, group["alpha"]
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        s = state["square_avg"]
+        s *= alpha
+        s += (1 - alpha) * g * g
+        if group["centered"]:
+            a = state["grad_avg"]
+            a *= alpha
+            a += (1 - alpha) * g
+            avg = np.sqrt(s - a * a)
+        else:
+            avg = np.sqrt(s)
+        avg += group["eps"]
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += g / avg
+            p.data -= group["lr"] * buf
+        else:
+            p.data -= group["lr"] * g / avg
+
+
+class Adagrad(Optimizer):
+    """PyTorch's Adagrad. With g = grad + weight_decay * p and t the step count:
+
+    sum += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+
+    def update(self, p, state, group):
+        if not state:
+            state.update(step=0, sum=np.full_like(p.data, group["initial_accumulator_value"]))
+        state["step"] += 1
+        g = p.grad
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        std = np.sqrt(state["sum"])
+        std += group["eps"]
+        p.data -= clr * g / std

@@ -1,0 +1,54 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpynn.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD. With g = grad + weight_decay * p:
+
+        buf = g                                  (first step)
+        buf = momentum * buf + (1 - dampening) g (later steps)
+        d = g + momentum * buf if nesterov else buf
+        p -= lr * d
+
+    ``p.grad`` is left untouched.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+        )
+
+    def update(self, p, state, group):
+        g = p.grad
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g

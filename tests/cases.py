@@ -1,0 +1,121 @@
+"""One entry per public layer: the generic tests in test_layers.py run over all of them.
+
+An entry says how to build the layer, what input it takes, the PyTorch module it must match
+(built from the same state_dict, so the names and layouts are checked too), and inputs to
+avoid (kinks, where finite differences are meaningless).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import numpynn as nn
+
+
+def away_from_zero(rng, shape, margin=0.05):
+    """Normal samples pushed out of (-margin, margin): a kink at 0 never sits in a
+    finite-difference step."""
+    x = rng.standard_normal(shape) * 2
+    return np.where(np.abs(x) < margin, np.sign(x + 1e-12) * margin * 2, x)
+
+
+def normal(rng, shape):
+    return rng.standard_normal(shape) * 2
+
+
+class FrozenDropout(nn.Dropout):
+    """Dropout that draws the same mask on every call: finite differences need a
+    deterministic function."""
+
+    def forward(self, x):
+        self._rng = np.random.default_rng(7)
+        return super().forward(x)
+
+
+@dataclass
+class LayerCase:
+    id: str
+    make: Callable[[], nn.Module]
+    sample_shape: tuple
+    torch: Callable | None = None  # (torch) -> torch.nn.Module
+    inputs: Callable = normal
+    bad_shape: tuple | None = None
+    config_keys: set = field(default_factory=set)
+
+
+LAYERS = [
+    LayerCase("Linear", lambda: nn.Linear(5, 3), (5,), lambda t: t.nn.Linear(5, 3), bad_shape=(4,)),
+    LayerCase(
+        "Linear-nobias",
+        lambda: nn.Linear(4, 2, bias=False),
+        (4,),
+        lambda t: t.nn.Linear(4, 2, bias=False),
+        bad_shape=(2, 3),
+    ),
+    LayerCase("Linear-3d", lambda: nn.Linear(3, 4), (2, 3), lambda t: t.nn.Linear(3, 4)),
+    LayerCase("Linear-lazy", lambda: nn.Linear(None, 4), (6,), None),
+    LayerCase("Identity", lambda: nn.Identity(), (4,), lambda t: t.nn.Identity()),
+    LayerCase("Flatten", lambda: nn.Flatten(), (2, 3, 2), lambda t: t.nn.Flatten(), bad_shape=()),
+    LayerCase(
+        "Flatten-2", lambda: nn.Flatten(start_dim=2), (2, 3, 2), lambda t: t.nn.Flatten(start_dim=2)
+    ),
+    LayerCase(
+        "Reshape",
+        lambda: nn.Reshape(3, 4),
+        (12,),
+        lambda t: t.nn.Unflatten(1, (3, 4)),
+        bad_shape=(11,),
+    ),
+    LayerCase("Reshape-infer", lambda: nn.Reshape(-1, 2), (2, 3), None, bad_shape=(5,)),
+    LayerCase("Dropout-eval-p0", lambda: nn.Dropout(0.0), (6,), lambda t: t.nn.Dropout(0.0)),
+    LayerCase("Dropout-frozen", lambda: FrozenDropout(0.3), (6,), None),
+    LayerCase("ReLU", nn.ReLU, (6,), lambda t: t.nn.ReLU(), away_from_zero),
+    LayerCase(
+        "LeakyReLU", lambda: nn.LeakyReLU(0.2), (6,), lambda t: t.nn.LeakyReLU(0.2), away_from_zero
+    ),
+    LayerCase("ELU", lambda: nn.ELU(0.7), (6,), lambda t: t.nn.ELU(0.7), away_from_zero),
+    LayerCase("GELU", nn.GELU, (6,), lambda t: t.nn.GELU()),
+    LayerCase("GELU-tanh", lambda: nn.GELU("tanh"), (6,), lambda t: t.nn.GELU(approximate="tanh")),
+    LayerCase("SiLU", nn.SiLU, (6,), lambda t: t.nn.SiLU()),
+    LayerCase("Sigmoid", nn.Sigmoid, (6,), lambda t: t.nn.Sigmoid()),
+    LayerCase("Tanh", nn.Tanh, (6,), lambda t: t.nn.Tanh()),
+    LayerCase(
+        "Softplus",
+        lambda: nn.Softplus(beta=2.0, threshold=5.0),
+        (6,),
+        lambda t: t.nn.Softplus(beta=2.0, threshold=5.0),
+        lambda rng, shape: np.clip(normal(rng, shape), -2.4, 2.4),
+    ),  # away from the 2.5 switch
+    LayerCase("Softmax", nn.Softmax, (5,), lambda t: t.nn.Softmax(dim=-1)),
+    LayerCase("Softmax-axis1", lambda: nn.Softmax(axis=1), (4, 3), lambda t: t.nn.Softmax(dim=1)),
+    LayerCase("LogSoftmax", nn.LogSoftmax, (5,), lambda t: t.nn.LogSoftmax(dim=-1)),
+    LayerCase(
+        "Sequential",
+        lambda: nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2)),
+        (4,),
+        lambda t: t.nn.Sequential(t.nn.Linear(4, 6), t.nn.Tanh(), t.nn.Linear(6, 2)),
+        bad_shape=(3,),
+    ),
+]
+
+ACTIVATIONS = [
+    c
+    for c in LAYERS
+    if c.id
+    in {
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "GELU",
+        "GELU-tanh",
+        "SiLU",
+        "Sigmoid",
+        "Tanh",
+        "Softplus",
+        "Softmax",
+        "LogSoftmax",
+    }
+]

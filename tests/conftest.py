@@ -1,0 +1,34 @@
+"""Shared fixtures: NumPy errors raise, the library starts each test seeded and in float32."""
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+
+
+@pytest.fixture(autouse=True)
+def _numerics_raise():
+    # Overflow, division by zero and invalid operations (NaN) fail the test at the line that
+    # caused them. Underflow to zero is how stable kernels are meant to behave (exp(-1e4)).
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _library_defaults():
+    nn.manual_seed(1234)
+    nn.set_default_dtype(np.float32)
+    yield
+    nn.set_default_dtype(np.float32)
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip(
+        "torch", reason="PyTorch parity needs torch==2.13.0 (pip install torch==2.13.0)"
+    )
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

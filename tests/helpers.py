@@ -1,0 +1,20 @@
+"""Assertions that say which quantity differs and where."""
+
+import numpy as np
+
+
+def assert_close(actual, expected, rtol, atol, what):
+    """Like np.testing.assert_allclose, but the message names the quantity and the worst element."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {actual.shape} != expected {expected.shape}"
+    )
+    if actual.size == 0:
+        return
+    err = np.abs(actual - expected)
+    excess = err - (atol + rtol * np.abs(expected))
+    at = tuple(int(i) for i in np.unravel_index(np.argmax(excess), actual.shape))
+    assert excess[at] <= 0, (
+        f"{what}: max abs err {err[at]:.3g} at {list(at)} "
+        f"(got {actual[at]:.10g}, expected {expected[at]:.10g}; rtol={rtol}, atol={atol})"
+    )

@@ -1,0 +1,48 @@
+"""Dropout (TESTING.md #8)."""
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+
+
+def test_eval_is_the_identity_bit_for_bit(rng):
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    layer = nn.Dropout(0.5).eval()
+    out = layer(x)
+    np.testing.assert_array_equal(out, x)
+    np.testing.assert_array_equal(layer.backward(x), x)
+
+
+def test_p_is_the_drop_probability_and_survivors_are_scaled():
+    layer = nn.Dropout(0.25, seed=0)
+    x = np.ones((200, 500), dtype=np.float32)
+    out = layer(x)
+    dropped = np.mean(out == 0)
+    assert abs(dropped - 0.25) < 0.01  # 100,000 draws: std of the fraction is 0.0014
+    np.testing.assert_allclose(out[out != 0], 1 / 0.75, rtol=1e-6)
+    assert abs(out.mean() - 1) < 0.02  # inverted dropout keeps the expectation
+
+
+def test_backward_applies_the_same_mask():
+    layer = nn.Dropout(0.5, seed=1)
+    x = np.ones((3, 8))
+    out = layer(x)
+    np.testing.assert_array_equal(layer.backward(np.full_like(x, 3.0)), 3.0 * out)
+
+
+def test_seeded_layers_repeat_and_the_library_seed_drives_unseeded_ones():
+    x = np.ones((4, 6))
+    assert np.array_equal(nn.Dropout(0.5, seed=3)(x), nn.Dropout(0.5, seed=3)(x))
+    nn.manual_seed(5)
+    first = nn.Dropout(0.5)(x)
+    nn.manual_seed(5)
+    assert np.array_equal(nn.Dropout(0.5)(x), first)
+
+
+def test_extreme_probabilities():
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x), np.zeros_like(x))
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x), x)
+    with pytest.raises(ValueError, match="drop probability"):
+        nn.Dropout(1.5)

@@ -1,0 +1,273 @@
+"""Losses: gradcheck of every reduction, PyTorch parity of values and gradients, stability."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import numpynn as nn
+import numpynn.functional as F
+
+C = 4
+
+
+def logits(rng, n):
+    return rng.standard_normal((n, C)) * 3
+
+
+def indices(rng, n):
+    return rng.integers(0, C, n)
+
+
+def probabilities(rng, n):
+    return F.softmax(rng.standard_normal((n, C)))
+
+
+def regression(rng, n):
+    return rng.standard_normal((n, 3))
+
+
+def in_unit_interval(rng, n):
+    return rng.uniform(0.05, 0.95, (n, 3))
+
+
+def bits(rng, n):
+    return rng.integers(0, 2, (n, 3)).astype(np.float64)
+
+
+@dataclass
+class LossCase:
+    id: str
+    make: Callable  # (reduction) -> numpynn loss
+    torch: Callable  # (torch, reduction) -> torch loss
+    pred: Callable
+    target: Callable
+
+
+WEIGHT = [0.5, 2.0, 1.0, 3.0]
+LOSSES = [
+    LossCase(
+        "MSE",
+        lambda r: nn.MSELoss(r),
+        lambda t, r: t.nn.MSELoss(reduction=r),
+        regression,
+        regression,
+    ),
+    LossCase(
+        "L1", lambda r: nn.L1Loss(r), lambda t, r: t.nn.L1Loss(reduction=r), regression, regression
+    ),
+    LossCase(
+        "Huber",
+        lambda r: nn.HuberLoss(r, delta=0.7),
+        lambda t, r: t.nn.HuberLoss(reduction=r, delta=0.7),
+        regression,
+        regression,
+    ),
+    LossCase(
+        "CE-index",
+        lambda r: nn.CrossEntropyLoss(reduction=r),
+        lambda t, r: t.nn.CrossEntropyLoss(reduction=r),
+        logits,
+        indices,
+    ),
+    LossCase(
+        "CE-probs",
+        lambda r: nn.CrossEntropyLoss(reduction=r),
+        lambda t, r: t.nn.CrossEntropyLoss(reduction=r),
+        logits,
+        probabilities,
+    ),
+    LossCase(
+        "CE-weight-smooth",
+        lambda r: nn.CrossEntropyLoss(WEIGHT, r, label_smoothing=0.1),
+        lambda t, r: t.nn.CrossEntropyLoss(
+            t.tensor(WEIGHT, dtype=t.float64), reduction=r, label_smoothing=0.1
+        ),
+        logits,
+        indices,
+    ),
+    LossCase(
+        "CE-probs-weight-smooth",
+        lambda r: nn.CrossEntropyLoss(WEIGHT, r, label_smoothing=0.2),
+        lambda t, r: t.nn.CrossEntropyLoss(
+            t.tensor(WEIGHT, dtype=t.float64), reduction=r, label_smoothing=0.2
+        ),
+        logits,
+        probabilities,
+    ),
+    LossCase(
+        "NLL-weight",
+        lambda r: nn.NLLLoss(WEIGHT, r),
+        lambda t, r: t.nn.NLLLoss(t.tensor(WEIGHT, dtype=t.float64), reduction=r),
+        lambda rng, n: F.log_softmax(logits(rng, n)),
+        indices,
+    ),
+    LossCase(
+        "BCE",
+        lambda r: nn.BCELoss(r),
+        lambda t, r: t.nn.BCELoss(reduction=r),
+        in_unit_interval,
+        bits,
+    ),
+    LossCase(
+        "BCEWithLogits",
+        lambda r: nn.BCEWithLogitsLoss(r),
+        lambda t, r: t.nn.BCEWithLogitsLoss(reduction=r),
+        regression,
+        bits,
+    ),
+    LossCase(
+        "BCEWithLogits-posweight",
+        lambda r: nn.BCEWithLogitsLoss(r, pos_weight=[1.0, 2.0, 0.5]),
+        lambda t, r: t.nn.BCEWithLogitsLoss(
+            reduction=r, pos_weight=t.tensor([1.0, 2.0, 0.5], dtype=t.float64)
+        ),
+        regression,
+        in_unit_interval,
+    ),
+]
+ids = [c.id for c in LOSSES]
+
+
+def sample(case, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return case.pred(rng, n), case.target(rng, n)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n", [1, 3, 7])
+@pytest.mark.parametrize("case", LOSSES, ids=ids)
+def test_gradcheck(case, n, reduction):
+    pred, target = sample(case, n, seed=n)
+    nn.gradcheck(case.make(reduction), pred, target, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", LOSSES, ids=ids)
+def test_matches_pytorch(case, reduction, dtype, torch):
+    rtol, atol = {np.float64: (1e-10, 1e-12), np.float32: (2e-5, 2e-6)}[dtype]
+    pred, target = sample(case, 5)
+    pred = pred.astype(dtype)
+    target = target.astype(dtype) if target.dtype.kind == "f" else target
+    loss = case.make(reduction)
+    value = loss(pred, target)
+    upstream = np.random.default_rng(3).standard_normal(np.shape(value))
+    grad = loss.backward(upstream if reduction == "none" else 1.7)
+
+    tpred = torch.tensor(pred, requires_grad=True)
+    tloss_fn = case.torch(torch, reduction).to(getattr(torch, np.dtype(dtype).name))
+    tvalue = tloss_fn(tpred, torch.from_numpy(target))
+    tvalue.backward(torch.tensor(upstream if reduction == "none" else 1.7, dtype=tvalue.dtype))
+
+    assert grad.dtype == dtype
+    assert_close(value, tvalue.detach().numpy(), rtol, atol, f"{case.id} value")
+    assert_close(grad, tpred.grad.numpy(), rtol, atol, f"{case.id} grad")
+
+
+@pytest.mark.parametrize("case", LOSSES, ids=ids)
+def test_mean_gradient_does_not_scale_with_batch_size(case):
+    """TESTING.md #6: duplicating the batch leaves the mean loss and its gradient per row."""
+    pred, target = sample(case, 4)
+    loss = case.make("mean")
+    value, grad = loss(pred, target), loss.backward()
+    value2 = loss(np.concatenate([pred, pred]), np.concatenate([target, target]))
+    grad2 = loss.backward()
+    assert_close(value2, value, 1e-12, 0, "mean loss of a doubled batch")
+    assert_close(grad2[:4] * 2, grad, 1e-12, 1e-15, "gradient of a doubled batch, per row, times 2")
+
+
+def test_cross_entropy_gradient_is_p_minus_y_over_n(rng):
+    z, y = rng.standard_normal((6, 5)), rng.integers(0, 5, 6)
+    loss = nn.CrossEntropyLoss()
+    loss(z, y)
+    expected = (F.softmax(z) - np.eye(5)[y]) / 6
+    assert_close(loss.backward(), expected, 1e-12, 1e-15, "CE gradient")
+
+
+def test_cross_entropy_index_and_one_hot_targets_agree(rng):
+    z, y = rng.standard_normal((6, 5)), rng.integers(0, 5, 6)
+    for dtype in (np.int8, np.int32, np.int64, np.uint8):
+        a = nn.CrossEntropyLoss(label_smoothing=0.1)
+        b = nn.CrossEntropyLoss(label_smoothing=0.1)
+        assert_close(a(z, y.astype(dtype)), b(z, np.eye(5)[y]), 1e-12, 0, f"CE value ({dtype})")
+        assert_close(a.backward(), b.backward(), 1e-12, 1e-15, f"CE grad ({dtype})")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_stable_for_extreme_logits(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [-100.0, 100.0, 30.0], [0.0, 0.0, 0.0]], dtype=dtype)
+    y = np.array([1, 0, 2])
+    loss = nn.CrossEntropyLoss()
+    value = loss(z, y)
+    grad = loss.backward()
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    assert_close(value, (2e4 + 200 + np.log(3)) / 3, 1e-6, 0, "CE of saturated logits")
+
+
+def test_cross_entropy_shift_invariance_and_uniform_logits(rng):
+    z, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    loss = nn.CrossEntropyLoss()
+    # float64 keeps ~1e-8 absolute precision at 1e8, so the values agree to ~1e-7
+    assert_close(loss(z + 1e8, y), loss(z, y), 1e-7, 1e-7, "CE(z + 1e8) vs CE(z)")
+    assert_close(
+        loss(np.zeros((3, 4)), np.array([0, 1, 3])), np.log(4), 1e-12, 0, "CE of equal logits"
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_losses_are_finite_at_the_extremes(dtype):
+    y = np.array([[0.0, 1.0, 0.0, 1.0, 1.0]], dtype=dtype)
+    z = np.array([[1e4, -1e4, -100, 100, 0]], dtype=dtype)
+    logits_loss = nn.BCEWithLogitsLoss()
+    value = logits_loss(z, y)
+    assert np.isfinite(value) and np.all(np.isfinite(logits_loss.backward()))
+    assert_close(value, (1e4 + 1e4 + 0 + 0 + np.log(2)) / 5, 1e-6, 0, "BCEWithLogits at extremes")
+    p = np.array([[1.0, 0.0, 0.0, 1.0, 0.5]], dtype=dtype)
+    prob_loss = nn.BCELoss()
+    value = prob_loss(p, y)
+    assert_close(value, (100 + 100 + 0 + 0 + np.log(2)) / 5, 1e-6, 0, "BCE clamps log at -100")
+    assert np.all(np.isfinite(prob_loss.backward()))
+
+
+@pytest.mark.parametrize(
+    "make, pred, target, message",
+    [
+        (nn.CrossEntropyLoss, np.zeros((3, 4)), np.array([0, 4, 1]), r"in \[0, 3\].*from 0 to 4"),
+        (nn.CrossEntropyLoss, np.zeros((3, 4)), np.array([0, -1, 1]), r"in \[0, 3\]"),
+        (nn.CrossEntropyLoss, np.zeros((3, 4)), np.array([0.0, 1.0, 1.0]), r"y.astype\(int\)"),
+        (
+            nn.CrossEntropyLoss,
+            np.zeros((3, 4)),
+            np.zeros((3, 5)),
+            r"\(3, 4\).*got float64 \(3, 5\)",
+        ),
+        (nn.CrossEntropyLoss, np.zeros((3,)), np.array([0, 1, 1]), r"logits of shape \(N, C\)"),
+        (nn.NLLLoss, np.zeros((3, 4)), np.array([0, 9, 1]), r"in \[0, 3\]"),
+        (nn.MSELoss, np.zeros((3, 1)), np.zeros(3), r"y.reshape\(-1, 1\)"),
+        (nn.BCELoss, np.full((2, 1), 1.5), np.ones((2, 1)), r"BCEWithLogitsLoss"),
+        (nn.MSELoss, np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2)), r"floating prediction"),
+    ],
+)
+def test_bad_targets_are_clear_errors(make, pred, target, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()(pred, target)
+
+
+def test_non_finite_loss_says_what_to_do():
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        with np.errstate(invalid="ignore"):
+            nn.MSELoss()(np.array([[np.nan]]), np.array([[1.0]]))
+
+
+def test_backward_before_the_loss_is_an_error():
+    with pytest.raises(RuntimeError, match="before the loss"):
+        nn.MSELoss().backward()
+
+
+def test_unknown_reduction():
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        nn.MSELoss("average")

@@ -1,0 +1,161 @@
+"""The Module contract: discovery, modes, state_dict, repr, Sequential, errors."""
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        self.first = nn.Linear(3, 4)
+        self.branches = [nn.Linear(4, 4), nn.Tanh()]
+        self.heads = {"a": nn.Linear(4, 2)}
+        self.scale = nn.Parameter(np.ones(2, dtype=np.float32), "scale")
+        self.cache = np.zeros(5)  # plain arrays are not parameters
+
+
+def test_parameters_are_found_in_definition_order():
+    names = [name for name, _ in Block().named_parameters()]
+    assert names == [
+        "first.weight",
+        "first.bias",
+        "branches.0.weight",
+        "branches.0.bias",
+        "heads.a.weight",
+        "heads.a.bias",
+        "scale",
+    ]
+
+
+def test_shared_parameter_is_listed_once():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert len(model.parameters()) == 2
+
+
+def test_train_eval_reach_every_submodule():
+    block = Block().eval()
+    assert all(not m.training for m in block.modules())
+    block.train()
+    assert all(m.training for m in block.modules())
+
+
+def test_zero_grad_zeroes_in_place():
+    layer = nn.Linear(3, 2)
+    grad = layer.weight.grad
+    grad += 1
+    layer.zero_grad()
+    assert layer.weight.grad is grad and not grad.any()
+
+
+def test_state_dict_uses_pytorch_names_and_copies():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    state = model.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert state["0.weight"].shape == (4, 3)
+    state["0.weight"][...] = 0
+    assert model[0].weight.data.any()
+
+
+def test_load_state_dict_lists_every_problem_and_changes_nothing():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    before = model.state_dict()
+    state = model.state_dict()
+    del state["1.bias"]
+    state["extra"] = np.zeros(1, dtype=np.float32)
+    state["0.weight"] = np.zeros((4, 5), dtype=np.float32)
+    state["1.weight"] = state["1.weight"].astype(np.float64)
+    with pytest.raises(ValueError) as info:
+        model.load_state_dict(state)
+    message = str(info.value)
+    for piece in [
+        "missing: 1.bias",
+        "unexpected: extra",
+        "0.weight: expected (4, 3) float32, got (4, 5)",
+        "1.weight: expected (2, 4) float32, got (2, 4) float64",
+    ]:
+        assert piece in message
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_non_strict_and_in_place():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    weight = model[0].weight.data
+    model.load_state_dict({"0.weight": np.ones((4, 3), dtype=np.float32)}, strict=False)
+    assert model[0].weight.data is weight and np.all(weight == 1)
+
+
+def test_lazy_layer_needs_an_input_before_loading():
+    with pytest.raises(RuntimeError, match="call the model once"):
+        nn.Sequential(nn.Linear(None, 3)).load_state_dict({})
+
+
+def test_nested_repr():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.ReLU(), nn.Dropout(0.2)))
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=3, out_features=4, bias=True)\n"
+        "  (1): Sequential(\n"
+        "    (0): ReLU()\n"
+        "    (1): Dropout(p=0.2)\n"
+        "  )\n"
+        ")"
+    )
+
+
+def test_sequential_container_protocol():
+    layers = [nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)]
+    model = nn.Sequential(*layers)
+    assert len(model) == 3 and model[0] is layers[0] and list(model) == layers
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is layers[0]
+    model.append(nn.Softmax())
+    assert len(model) == 4
+    with pytest.raises(TypeError, match="item 1 is a int"):
+        nn.Sequential(nn.ReLU(), 3)
+
+
+def test_sequential_backward_chains_the_layers(rng):
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    nn.gradcheck(model, rng.standard_normal((4, 3)))
+
+
+def test_linear_error_message_names_the_layer():
+    with pytest.raises(
+        ValueError, match=r"Linear\(784 -> 128\): expected input \(N, 784\), got \(32, 28, 28\)"
+    ):
+        nn.Linear(784, 128)(np.zeros((32, 28, 28), dtype=np.float32))
+
+
+def test_linear_casts_other_dtypes_to_its_own():
+    layer = nn.Linear(2, 1)
+    assert layer(np.array([[0, 1], [1, 1]])).dtype == np.float32
+    assert layer(np.zeros((1, 2))).dtype == np.float32
+
+
+def test_to_dtype_casts_parameters_and_gradients():
+    model = nn.Sequential(nn.Linear(3, 2)).to(np.float64)
+    for p in model.parameters():
+        assert p.data.dtype == np.float64 and p.grad.dtype == np.float64
+
+
+def test_a_long_chain_runs_forward_and_backward():
+    model = nn.Sequential(*[nn.Tanh() for _ in range(5000)])
+    x = np.full((2, 3), 0.5)
+    out = model(x)
+    assert np.all(np.isfinite(model.backward(np.ones_like(out))))
+
+
+def test_module_without_forward_says_so():
+    class Empty(nn.Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Empty does not define forward"):
+        Empty()(np.zeros(2))
+
+
+def test_parameter_requires_floats():
+    with pytest.raises(TypeError, match="floating"):
+        nn.Parameter(np.zeros(3, dtype=np.int64), "w")

@@ -1,6 +1,6 @@
 """PyTorch-style quick start: an MLP learns two interleaved spirals with an explicit loop.
 
-    python examples/quickstart.py
+python examples/quickstart.py
 """
 
 import numpy as np
@@ -19,7 +19,9 @@ def two_spirals(n_per_class=500, seed=0):
 def main(epochs: int = 60) -> float:
     nn.manual_seed(0)
     x, y = two_spirals()
-    model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+    model = nn.Sequential(
+        nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)
+    )
     loss_fn = nn.CrossEntropyLoss()
     opt = nn.optim.Adam(model.parameters(), lr=0.01)
     rng = np.random.default_rng(0)

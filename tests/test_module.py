@@ -28,10 +28,18 @@ def test_parameters_are_found_in_definition_order():
     ]
 
 
-def test_shared_parameter_is_listed_once():
-    shared = nn.Linear(2, 2)
-    model = nn.Sequential(shared, nn.ReLU(), shared)
-    assert len(model.parameters()) == 2
+def test_tied_weights_are_listed_once_and_their_gradients_add_up(rng):
+    first, second = nn.Linear(3, 3), nn.Linear(3, 3)
+    second.weight = first.weight  # weight sharing: one Parameter in two layers
+    model = nn.Sequential(first, nn.Tanh(), second)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    nn.gradcheck(model, rng.standard_normal((4, 3)))  # the shared grad is the sum of both uses
+
+
+def test_one_instance_twice_in_a_sequential_is_refused():
+    relu = nn.ReLU()
+    with pytest.raises(ValueError, match="item 2 .* same instance as item 0"):
+        nn.Sequential(relu, nn.Linear(2, 2), relu)
 
 
 def test_train_eval_reach_every_submodule():

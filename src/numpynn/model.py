@@ -26,14 +26,26 @@ class Sequential(Module):
     def __init__(self, *layers: Module):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
-        for i, layer in enumerate(layers):
-            self._check_layer(layer, i)
-        self._layers = list(layers)
+        self._layers = []
+        for layer in layers:
+            self.append(layer)
 
-    @staticmethod
-    def _check_layer(layer, index: int) -> None:
+    def append(self, layer: Module) -> Sequential:
+        """Add a layer at the end. A layer instance may appear only once: its second call
+        would overwrite the forward cache that the first call's backward needs. To share
+        weights, give two layers the same Parameter (``b.weight = a.weight``)."""
+        index = len(self._layers)
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential: item {index} is a {type(layer).__name__}, not a Module")
+        for i, other in enumerate(self._layers):
+            if other is layer:
+                raise ValueError(
+                    f"Sequential: item {index} ({layer.describe()}) is the same instance as item "
+                    f"{i}; its forward cache would be overwritten. Create a new layer, or share "
+                    "weights by assigning the same Parameter to two layers"
+                )
+        self._layers.append(layer)
+        return self
 
     def _members(self):
         for i, layer in enumerate(self._layers):
@@ -42,11 +54,6 @@ class Sequential(Module):
     @property
     def built(self) -> bool:
         return all(layer.built for layer in self._layers)
-
-    def append(self, layer: Module) -> Sequential:
-        self._check_layer(layer, len(self._layers))
-        self._layers.append(layer)
-        return self
 
     def __len__(self) -> int:
         return len(self._layers)

@@ -237,6 +237,7 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, under PyTorch's names and layouts."""
+        self._require_built("state_dict")
         state = {name: p.data.copy() for name, p in self.named_parameters()}
         state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
         return state
@@ -273,7 +274,11 @@ class Module:
             targets[name][...] = state[name]
 
     def _require_built(self, what: str) -> None:
-        unbuilt = [name or type(m).__name__ for name, m in self.named_modules() if not m.built]
+        unbuilt = [
+            name or type(m).__name__
+            for name, m in self.named_modules()
+            if not m.built and not any(True for _ in m.named_children())
+        ]
         if unbuilt:
             raise RuntimeError(
                 f"{type(self).__name__}.{what}: layers {unbuilt} have no parameters yet "

@@ -43,12 +43,12 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t, (b1, b2), lr = state["step"], group["betas"], group["lr"]
-        g = p.grad
-        if group["weight_decay"]:
-            if self.decoupled:
+        if self.decoupled:
+            if group["weight_decay"]:
                 p.data *= 1 - lr * group["weight_decay"]
-            else:
-                g = g + group["weight_decay"] * p.data
+            g = p.grad
+        else:
+            g = self.grad_with_l2(p, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
         m += (1 - b1) * g

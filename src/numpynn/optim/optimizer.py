@@ -54,6 +54,13 @@ class Optimizer:
     def update(self, p, state: dict, group: dict) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def grad_with_l2(p, group: dict):
+        """grad + weight_decay * p (classic L2 decay), as a new array: p.grad stays as is."""
+        if group["weight_decay"]:
+            return p.grad + group["weight_decay"] * p.data
+        return p.grad
+
     def _params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
 

@@ -44,9 +44,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
-        g, alpha = p.grad, group["alpha"]
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g, alpha = self.grad_with_l2(p, group), group["alpha"]
         s = state["square_avg"]
         s *= alpha
         s += (1 - alpha) * g * g
@@ -95,9 +93,7 @@ class Adagrad(Optimizer):
         if not state:
             state.update(step=0, sum=np.full_like(p.data, group["initial_accumulator_value"]))
         state["step"] += 1
-        g = p.grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = self.grad_with_l2(p, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
         std = np.sqrt(state["sum"])

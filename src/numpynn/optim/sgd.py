@@ -39,9 +39,7 @@ class SGD(Optimizer):
         )
 
     def update(self, p, state, group):
-        g = p.grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = self.grad_with_l2(p, group)
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")

@@ -76,7 +76,7 @@ class Loss:
         if self.losses is None:
             raise RuntimeError(f"{self.describe()}: backward() was called before the loss itself")
         if self.reduction == "none":
-            scale = np.ones(self.losses.shape) if grad is None else np.asarray(grad)
+            scale = np.ones_like(self.losses) if grad is None else np.asarray(grad)
             if scale.shape != self.losses.shape:
                 raise ValueError(
                     f"{self.describe()}: expected an upstream gradient of shape "

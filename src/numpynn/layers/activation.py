@@ -32,8 +32,8 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        self.mask = x > 0
-        return F.leaky_relu(x, self.negative_slope)
+        self.mask = x > 0  # computed once, used by both passes
+        return np.where(self.mask, x, x * self.negative_slope)
 
     def backward(self, grad):
         return np.where(self.mask, grad, grad * self.negative_slope)

@@ -31,9 +31,11 @@ class Dropout(Module):
             return x
         keep = 1 - self.p
         rng = self._rng or get_rng()
-        draw = rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64
+        draw = rng.random(x.shape, dtype=dtype)
         # mask holds 0 or 1/keep: one multiply applies drop and rescale in both passes
-        self.mask = (draw >= self.p).astype(x.dtype) / keep if keep > 0 else np.zeros_like(x)
+        scale = 1 / keep if keep > 0 else 0
+        self.mask = np.multiply(draw >= self.p, scale, dtype=dtype)
         return x * self.mask
 
     def backward(self, grad):

@@ -35,6 +35,63 @@ class FrozenDropout(nn.Dropout):
         return super().forward(x)
 
 
+def torch_dense(t, n_in, n_out, activation=None):
+    """PyTorch's twin of nn.Dense: a Linear (same parameter names) and an activation."""
+
+    class TorchDense(t.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = t.nn.Parameter(t.empty(n_out, n_in))
+            self.bias = t.nn.Parameter(t.empty(n_out))
+
+        def forward(self, x):
+            y = t.nn.functional.linear(x, self.weight, self.bias)
+            return y if activation is None else activation(y)
+
+    return TorchDense()
+
+
+def residual_block():
+    """x + W2 relu(W1 x + b1) + b2: a functional graph with fan-out and Add."""
+    inputs = nn.Input(shape=(4,))
+    h = nn.Dense(5, activation="relu")(inputs)
+    return nn.Model(inputs, nn.Add()([inputs, nn.Dense(4)(h)]))
+
+
+def torch_residual_block(t):
+    class Twin(t.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense_1, self.dense_2 = t.nn.Linear(4, 5), t.nn.Linear(5, 4)
+
+        def forward(self, x):
+            return x + self.dense_2(t.relu(self.dense_1(x)))
+
+    return Twin()
+
+
+def two_branches():
+    """concat(tanh(W1 x), sigmoid(W2 x)) -> W3: two branches from one input."""
+    inputs = nn.Input(shape=(4,))
+    a = nn.Dense(3, activation="tanh")(inputs)
+    b = nn.Dense(2, activation="sigmoid")(inputs)
+    return nn.Model(inputs, nn.Dense(2)(nn.Concatenate()([a, b])))
+
+
+def torch_two_branches(t):
+    class Twin(t.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense_1, self.dense_2 = t.nn.Linear(4, 3), t.nn.Linear(4, 2)
+            self.dense_3 = t.nn.Linear(5, 2)
+
+        def forward(self, x):
+            branches = [t.tanh(self.dense_1(x)), t.sigmoid(self.dense_2(x))]
+            return self.dense_3(t.cat(branches, dim=1))
+
+    return Twin()
+
+
 @dataclass
 class LayerCase:
     id: str
@@ -92,6 +149,50 @@ LAYERS = [
     LayerCase("Softmax", nn.Softmax, (5,), lambda t: t.nn.Softmax(dim=-1)),
     LayerCase("Softmax-axis1", lambda: nn.Softmax(axis=1), (4, 3), lambda t: t.nn.Softmax(dim=1)),
     LayerCase("LogSoftmax", nn.LogSoftmax, (5,), lambda t: t.nn.LogSoftmax(dim=-1)),
+    LayerCase(
+        "Dense",
+        lambda: nn.Dense(3, input_dim=5),
+        (5,),
+        lambda t: torch_dense(t, 5, 3),
+        bad_shape=(4,),
+    ),
+    LayerCase(
+        "Dense-relu-lazy",
+        lambda: nn.Dense(3, activation="relu"),
+        (5,),
+        lambda t: torch_dense(t, 5, 3, t.relu),
+        away_from_zero,
+    ),
+    LayerCase(
+        "Dense-softmax",
+        lambda: nn.Dense(4, activation="softmax", kernel_initializer="he_normal"),
+        (3,),
+        lambda t: torch_dense(t, 3, 4, lambda y: t.softmax(y, dim=-1)),
+    ),
+    LayerCase(
+        "Dense-nobias-tanh",
+        lambda: nn.Dense(2, activation="tanh", use_bias=False, input_shape=(3,)),
+        (3,),
+        None,
+        bad_shape=(2,),
+    ),
+    LayerCase("Activation-tanh", lambda: nn.Activation("tanh"), (6,), lambda t: t.nn.Tanh()),
+    LayerCase(
+        "Activation-module",
+        lambda: nn.Activation(nn.LeakyReLU(0.3)),
+        (6,),
+        lambda t: t.nn.LeakyReLU(0.3),
+        away_from_zero,
+    ),
+    LayerCase(
+        "Model-residual",
+        residual_block,
+        (4,),
+        torch_residual_block,
+        away_from_zero,
+        bad_shape=(3,),
+    ),
+    LayerCase("Model-branches", two_branches, (4,), torch_two_branches, bad_shape=(5,)),
     LayerCase(
         "Sequential",
         lambda: nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2)),

@@ -37,6 +37,31 @@ def bits(rng, n):
     return rng.integers(0, 2, (n, 3)).astype(np.float64)
 
 
+def nll_of_log(t, reduction, weight):
+    """PyTorch's NLLLoss of log(p): cross-entropy on probabilities, index targets."""
+
+    class Twin(t.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("weight", t.tensor(weight, dtype=t.float64))
+
+        def forward(self, p, target):
+            return t.nn.functional.nll_loss(t.log(p), target, self.weight, reduction=reduction)
+
+    return Twin()
+
+
+def cross_entropy_of_probabilities(t, reduction):
+    """-sum_c y_c log p_c per row, written in PyTorch (autograd for the gradient)."""
+
+    class Twin(t.nn.Module):
+        def forward(self, p, target):
+            losses = -(target * t.log(p)).sum(dim=1)
+            return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
+
+    return Twin()
+
+
 @dataclass
 class LossCase:
     id: str
@@ -95,6 +120,20 @@ LOSSES = [
             t.tensor(WEIGHT, dtype=t.float64), reduction=r, label_smoothing=0.2
         ),
         logits,
+        probabilities,
+    ),
+    LossCase(
+        "CategoricalCE-index-weight",
+        lambda r: nn.CategoricalCrossentropy(WEIGHT, r),
+        lambda t, r: nll_of_log(t, r, WEIGHT),
+        probabilities,
+        indices,
+    ),
+    LossCase(
+        "CategoricalCE-probs",
+        lambda r: nn.CategoricalCrossentropy(reduction=r),
+        lambda t, r: cross_entropy_of_probabilities(t, r),
+        probabilities,
         probabilities,
     ),
     LossCase(
@@ -271,3 +310,32 @@ def test_backward_before_the_loss_is_an_error():
 def test_unknown_reduction():
     with pytest.raises(ValueError, match="reduction must be one of"):
         nn.MSELoss("average")
+
+
+def test_categorical_crossentropy_on_saturated_probabilities_stays_finite():
+    loss = nn.CategoricalCrossentropy()
+    p = np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+    assert loss(p, np.array([0, 1])) == pytest.approx((100 + np.log(2)) / 2)
+    grad = loss.backward()
+    assert np.all(np.isfinite(grad))
+    assert grad[0, 0] == 0  # log p clamped at -100: flat there, as the value is
+    assert grad[1, 1] == pytest.approx(-1 / (0.5 * 2))
+
+
+def test_categorical_crossentropy_wants_probabilities():
+    with pytest.raises(ValueError, match="expected probabilities in \\[0, 1\\].*from_logits=True"):
+        nn.CategoricalCrossentropy()(np.array([[2.0, -1.0]]), np.array([0]))
+
+
+def test_keras_names_choose_the_logits_or_probability_version():
+    assert type(nn.names.get("loss", "categorical_crossentropy")) is nn.CategoricalCrossentropy
+    assert type(nn.names.get("loss", "sparse_categorical_crossentropy", from_logits=True)) is (
+        nn.CrossEntropyLoss
+    )
+    assert type(nn.names.get("loss", "binary_crossentropy")) is nn.BCELoss
+    assert type(nn.names.get("loss", "binary_crossentropy", from_logits=True)) is (
+        nn.BCEWithLogitsLoss
+    )
+    assert nn.BCELoss("sum").logits_version().reduction == "sum"
+    smoothed = nn.CategoricalCrossentropy(label_smoothing=0.1).logits_version()
+    assert type(smoothed) is nn.CrossEntropyLoss and smoothed.label_smoothing == 0.1

@@ -96,13 +96,18 @@ def test_load_state_dict_non_strict_and_in_place():
 
 
 def test_lazy_layer_needs_an_input_before_saving_or_loading():
-    model = nn.Sequential(nn.Linear(4, 5), nn.Linear(None, 3))
-    with pytest.raises(RuntimeError, match=r"layers \['1'\] have no parameters yet"):
+    model = nn.Sequential(nn.Linear(None, 5), nn.ReLU(), nn.Linear(None, 3))
+    with pytest.raises(RuntimeError, match=r"layers \['0', '2'\] have no parameters yet"):
         model.state_dict()
     with pytest.raises(RuntimeError, match="call the model once"):
         model.load_state_dict({})
     model(np.zeros((1, 4), dtype=np.float32))
-    assert model.state_dict()["1.weight"].shape == (3, 5)
+    assert model.state_dict()["2.weight"].shape == (3, 5)
+    # a first layer of known size lets Sequential build the lazy layers after it at once
+    assert nn.Sequential(nn.Linear(4, 5), nn.Linear(None, 3)).state_dict()["1.weight"].shape == (
+        3,
+        5,
+    )
 
 
 def test_nested_repr():

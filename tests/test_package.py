@@ -11,11 +11,14 @@ PACKAGE = pathlib.Path(nn.__file__).parent
 
 # DESIGN.md's layers, lowest first; a module may import only modules of its own or a lower layer.
 LAYERS = [
-    {"_config", "functional"},
+    {"_config", "functional", "names"},
     {"module"},
-    {"init", "losses", "gradcheck"},
+    {"init", "losses", "gradcheck", "metrics"},
     {"layers"},
     {"optim"},
+    {"io"},
+    {"callbacks"},
+    {"training"},
     {"model"},
 ]
 

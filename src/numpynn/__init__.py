@@ -13,29 +13,38 @@
 True
 """
 
-from numpynn import functional, init, optim
+from numpynn import callbacks, functional, init, metrics, names, optim
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
+from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
 from numpynn.layers import (
     ELU,
     GELU,
+    Activation,
+    Add,
+    Average,
+    Concatenate,
+    Dense,
     Dropout,
     Flatten,
     Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    Multiply,
     ReLU,
     Reshape,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Subtract,
     Tanh,
 )
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
+    CategoricalCrossentropy,
     CrossEntropyLoss,
     HuberLoss,
     L1Loss,
@@ -43,15 +52,23 @@ from numpynn.losses import (
     MSELoss,
     NLLLoss,
 )
-from numpynn.model import Sequential
-from numpynn.module import Module, Parameter
+from numpynn.model import Input, Model, Sequential
+from numpynn.module import Module, Parameter, SymbolicTensor
+from numpynn.names import register_layer
+from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Activation",
+    "Add",
+    "Average",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CategoricalCrossentropy",
+    "Concatenate",
     "CrossEntropyLoss",
+    "Dense",
     "Dropout",
     "ELU",
     "Flatten",
@@ -59,13 +76,17 @@ __all__ = [
     "GradcheckError",
     "HuberLoss",
     "Identity",
+    "Input",
     "L1Loss",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "Loss",
     "MSELoss",
+    "Model",
+    "ModelFileError",
     "Module",
+    "Multiply",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -75,13 +96,27 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Softplus",
+    "Subtract",
+    "SymbolicTensor",
     "Tanh",
+    "callbacks",
+    "evaluate",
+    "fit",
     "functional",
     "get_default_dtype",
     "get_rng",
     "gradcheck",
     "init",
+    "load_model",
+    "load_weights",
     "manual_seed",
+    "metrics",
+    "names",
     "optim",
+    "predict",
+    "register_layer",
+    "save_model",
+    "save_weights",
     "set_default_dtype",
+    "train_on_batch",
 ]

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from numpynn import names
 from numpynn._config import Seed, get_default_dtype, get_rng
 
 
@@ -68,11 +69,11 @@ def constant(shape, value: float, dtype=None) -> np.ndarray:
     return np.full(shape, value, dtype=_dtype(dtype))
 
 
-def zeros(shape, dtype=None) -> np.ndarray:
+def zeros(shape, dtype=None, seed: Seed = None) -> np.ndarray:
     return np.zeros(shape, dtype=_dtype(dtype))
 
 
-def ones(shape, dtype=None) -> np.ndarray:
+def ones(shape, dtype=None, seed: Seed = None) -> np.ndarray:
     return np.ones(shape, dtype=_dtype(dtype))
 
 
@@ -171,3 +172,17 @@ orthogonal_ = _in_place(orthogonal)
 
 glorot_uniform, glorot_normal = xavier_uniform, xavier_normal
 he_uniform, he_normal = kaiming_uniform, kaiming_normal
+
+# Keras's names. seed= is accepted (and unused) by zeros and ones, so that every named
+# initialiser is called the same way: names.get("initializer", name, shape, seed=rng).
+names.register("initializer", "glorot_uniform", "xavier_uniform")(xavier_uniform)
+names.register("initializer", "glorot_normal", "xavier_normal")(xavier_normal)
+names.register("initializer", "he_uniform", "kaiming_uniform")(kaiming_uniform)
+names.register("initializer", "he_normal", "kaiming_normal")(kaiming_normal)
+names.register("initializer", "lecun_uniform")(lecun_uniform)
+names.register("initializer", "lecun_normal")(lecun_normal)
+names.register("initializer", "orthogonal")(orthogonal)
+names.register("initializer", "zeros")(zeros)
+names.register("initializer", "ones")(ones)
+names.register("initializer", "random_normal", std=0.05)(normal)
+names.register("initializer", "random_uniform", low=-0.05, high=0.05)(uniform)

@@ -24,12 +24,18 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn import functional as F
+from numpynn import names
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
     """Base class: reduction, the finite check, and the chain rule through the reduction."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("numpynn."):
+            names.register("loss")(cls)  # by class name, so a compiled model can be saved
 
     def __init__(self, reduction: str = "mean"):
         if reduction not in REDUCTIONS:
@@ -91,6 +97,14 @@ class Loss:
         local = self.local_grad()
         return (local * scale).astype(local.dtype, copy=False)
 
+    def with_reduction(self, reduction: str) -> Loss:
+        """A new loss like this one but for ``reduction`` (``fit`` weighs samples with "none")."""
+        return type(self)(**{**self.get_config(), "reduction": reduction})
+
+    def logits_version(self) -> Loss | None:
+        """For a loss on probabilities, the same loss computed from logits (see ``fit``)."""
+        return None
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -114,6 +128,7 @@ class Loss:
         return target.astype(pred.dtype, copy=False)
 
 
+@names.register("loss", "mse", "mean_squared_error")
 class MSELoss(Loss):
     """Mean squared error, (pred - target)^2; d/dpred = 2 (pred - target).
 
@@ -129,6 +144,7 @@ class MSELoss(Loss):
         return 2 * self.diff
 
 
+@names.register("loss", "mae", "mean_absolute_error")
 class L1Loss(Loss):
     """Mean absolute error, |pred - target|; d/dpred = sign(pred - target), 0 at 0."""
 
@@ -140,6 +156,7 @@ class L1Loss(Loss):
         return np.sign(self.diff)
 
 
+@names.register("loss", "huber")
 class HuberLoss(Loss):
     """0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere (d = pred - target);
     d/dpred = d clipped to [-delta, delta]."""
@@ -217,7 +234,20 @@ class CrossEntropyLoss(Loss):
         self.weight, self.label_smoothing = weight, label_smoothing
 
     def forward(self, pred, target):
+        self.log_p = self.log_probabilities(pred)  # checks pred is (N, C) first
+        self.coef = self._coefficients(pred, target)
+        return -np.sum(self.coef * self.log_p, axis=1)
+
+    def log_probabilities(self, pred):
         _check_2d(self, pred, "logits")
+        return F.log_softmax(pred, axis=1)
+
+    def local_grad(self):
+        p = np.exp(self.log_p)
+        return p * self.coef.sum(axis=1, keepdims=True) - self.coef
+
+    def _coefficients(self, pred, target):
+        """a_ic: the smoothed, weighted target; sets the denominator of the mean."""
         n, c = pred.shape
         weight = _class_weight(self, self.weight, c, pred.dtype)
         eps = self.label_smoothing
@@ -235,17 +265,11 @@ class CrossEntropyLoss(Loss):
                 coef *= weight
         else:
             raise ValueError(
-                f"CrossEntropyLoss: expected integer class indices of shape ({n},) or class "
+                f"{self.describe()}: expected integer class indices of shape ({n},) or class "
                 f"probabilities of shape ({n}, {c}), got {target.dtype} {target.shape}"
                 + ("; convert labels with y.astype(int)" if target.shape == (n,) else "")
             )
-        log_p = F.log_softmax(pred, axis=1)
-        self.coef, self.log_p = coef, log_p
-        return -np.sum(coef * log_p, axis=1)
-
-    def local_grad(self):
-        p = np.exp(self.log_p)
-        return p * self.coef.sum(axis=1, keepdims=True) - self.coef
+        return coef
 
     def get_config(self):
         weight = None if self.weight is None else np.asarray(self.weight).tolist()
@@ -254,6 +278,45 @@ class CrossEntropyLoss(Loss):
             "reduction": self.reduction,
             "label_smoothing": self.label_smoothing,
         }
+
+
+class CategoricalCrossentropy(CrossEntropyLoss):
+    """Cross-entropy on probabilities (a softmax output), Keras's ``categorical_crossentropy``:
+    -sum_c a_c log p_c per row, with targets, ``weight`` and ``label_smoothing`` as in
+    ``CrossEntropyLoss``. log p is clamped at -100 (as BCELoss does), so p = 0 gives a finite
+    loss; d/dp_c = -a_c / p_c, and 0 where the clamp holds.
+
+    When a model ends in Softmax, ``fit`` computes this loss as ``CrossEntropyLoss`` on the
+    softmax's input instead: the same value, and a gradient that stays exact when the
+    probabilities saturate. Called by hand on probabilities, it is the formula above.
+
+    Shape: pred (N, C) probabilities; target (N,) integers (Keras's "sparse" form) or (N, C).
+    """
+
+    def log_probabilities(self, pred):
+        _check_2d(self, pred, "probabilities")
+        if pred.size and (pred.min() < 0 or pred.max() > 1):
+            raise ValueError(
+                f"{self.describe()}: expected probabilities in [0, 1], got values from "
+                f"{pred.min()} to {pred.max()}; for logits use CrossEntropyLoss "
+                "(or the name 'categorical_crossentropy' with from_logits=True)"
+            )
+        self.pred = pred
+        return _clamped_log(pred)
+
+    def local_grad(self):
+        grad = np.zeros_like(self.coef)
+        return np.divide(-self.coef, self.pred, out=grad, where=self.log_p > -100)
+
+    def logits_version(self):
+        return CrossEntropyLoss(self.weight, self.reduction, self.label_smoothing)
+
+
+@names.register("loss", "categorical_crossentropy", "sparse_categorical_crossentropy")
+def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntropyLoss:
+    """Keras's names: CategoricalCrossentropy on probabilities, CrossEntropyLoss on logits.
+    Both take class indices (the "sparse" form) or one-hot / probability rows."""
+    return (CrossEntropyLoss if from_logits else CategoricalCrossentropy)(**kwargs)
 
 
 class NLLLoss(Loss):
@@ -311,6 +374,9 @@ class BCELoss(Loss):
         p, y = self.pred, self.target
         return (p - y) / np.maximum(p * (1 - p), 1e-12)
 
+    def logits_version(self):
+        return BCEWithLogitsLoss(self.reduction)
+
 
 def _clamped_log(p):
     """max(log p, -100), without evaluating log(0)."""
@@ -345,3 +411,9 @@ class BCEWithLogitsLoss(Loss):
     def get_config(self):
         pos_weight = None if self.pos_weight is None else np.asarray(self.pos_weight).tolist()
         return {"reduction": self.reduction, "pos_weight": pos_weight}
+
+
+@names.register("loss", "binary_crossentropy")
+def binary_crossentropy(from_logits: bool = False, **kwargs) -> Loss:
+    """Keras's name: BCELoss on probabilities, BCEWithLogitsLoss on logits."""
+    return (BCEWithLogitsLoss if from_logits else BCELoss)(**kwargs)

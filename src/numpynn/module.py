@@ -25,6 +25,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from numpynn import names
+from numpynn._config import get_default_dtype
+
 
 class Parameter:
     """A trainable array and the gradient accumulated into it.
@@ -74,6 +77,38 @@ def _walk(prefix: str, value) -> Iterator[tuple[str, Parameter | Module]]:
             yield from _walk(f"{prefix}.{key}", item)
 
 
+class SymbolicTensor:
+    """A placeholder in a functional graph: the shape an array will have (``None`` for the
+    batch size and any size not yet known) and the layer call that will compute it.
+
+    ``nn.Input(shape)`` makes one; calling a layer on symbolic tensors builds the layer from
+    their shapes, checks them, and returns a new symbolic tensor that records the call.
+    ``nn.Model(inputs, outputs)`` then runs the recorded calls on real arrays.
+    """
+
+    __slots__ = ("shape", "layer", "inputs", "name")
+
+    def __init__(self, shape, layer=None, inputs=(), name: str | None = None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.layer, self.inputs, self.name = layer, tuple(inputs), name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        source = f"Input {self.name!r}" if self.layer is None else self.layer.describe()
+        return f"<SymbolicTensor shape={self.shape} from {source}>"
+
+
+def _placeholder(shape):
+    """A zero-strided array of ``shape`` (batch 1), to run a layer's input checks on a
+    symbolic shape without allocating it; None when a size other than the batch is unknown."""
+    if None in shape[1:]:
+        return None
+    return np.broadcast_to(np.zeros((), get_default_dtype()), (1, *shape[1:]))
+
+
 def _checks_forward_first(backward):
     """Wrap a subclass's ``backward`` so that calling it before ``forward`` is a clear error
     rather than an AttributeError about a missing cache (see ``Module.__init_subclass__``)."""
@@ -111,7 +146,20 @@ class Module:
     buffers: tuple[str, ...] = ()
     training: bool = True
     built: bool = True
+    multi_input: bool = False  # merge layers: forward(*xs), backward returns one grad per input
     _forward_done: bool = False
+    _name: str | None = None
+    _auto_named: bool = False  # named by a model (dense_1), not by the user
+
+    @property
+    def name(self) -> str | None:
+        """The layer's name in a model: given by the user (``Dense(8, name="hidden")`` or
+        ``layer.name = ...``) or, if not, by the first model it joins (``dense_1``)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name, self._auto_named = value, False
 
     def __init_subclass__(cls, **kwargs):
         # The one piece of machinery in the contract: every forward marks the module as
@@ -121,6 +169,8 @@ class Module:
             cls.forward = _marks_forward_done(cls.__dict__["forward"])
         if "backward" in cls.__dict__:
             cls.backward = _checks_forward_first(cls.__dict__["backward"])
+        if cls.__module__.startswith("numpynn."):
+            names.register("layer")(cls)  # load_model can rebuild every layer of the library
 
     # --- the contract ------------------------------------------------------------------
 
@@ -130,11 +180,43 @@ class Module:
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
+    def __call__(self, *inputs):
+        """Build on the first input if needed, check the input, run ``forward``.
+
+        On symbolic tensors (``nn.Input``) nothing is computed: the call is recorded for a
+        functional ``Model``. A layer with several inputs takes them as arguments or, as in
+        Keras, as one list: ``nn.Add()([a, b])``.
+        """
+        if self.multi_input and len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+            inputs = tuple(inputs[0])
+        if not self.multi_input and len(inputs) != 1:
+            raise TypeError(f"{self.describe()}: takes one input, got {len(inputs)}")
+        if any(isinstance(x, SymbolicTensor) for x in inputs):
+            return self._call_symbolic(inputs)
+        if self.multi_input:
+            xs = tuple(np.asarray(x) for x in inputs)
+            if not self.built:
+                self.build(tuple(x.shape for x in xs))
+            return self.forward(*self.check_input(xs))
+        x = np.asarray(inputs[0])
         if not self.built:
             self.build(x.shape)
         return self.forward(self.check_input(x))
+
+    def _call_symbolic(self, inputs) -> SymbolicTensor:
+        if not all(isinstance(x, SymbolicTensor) for x in inputs):
+            raise TypeError(
+                f"{self.describe()}: got symbolic tensors (from nn.Input) and arrays in one "
+                "call; a functional graph takes its arrays through its Inputs"
+            )
+        shapes = tuple(t.shape for t in inputs)
+        shape = shapes if self.multi_input else shapes[0]
+        if not self.built:
+            self.build(shape)
+        placeholders = [_placeholder(s) for s in shapes]
+        if all(p is not None for p in placeholders):
+            self.check_input(tuple(placeholders) if self.multi_input else placeholders[0])
+        return SymbolicTensor(self.output_shape(shape), self, inputs)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the parameters from the first input's shape (lazy layers only)."""
@@ -147,6 +229,12 @@ class Module:
     def output_shape(self, input_shape: tuple) -> tuple:
         """Shape of the output for an input of ``input_shape`` (None for unknown sizes)."""
         return tuple(input_shape)
+
+    def output_activation(self, index: int = 0) -> Module | None:
+        """The Softmax or Sigmoid layer whose output is this module's output ``index``, if
+        any. ``fit`` then computes a probability loss on that layer's logits instead, which
+        stays exact where the probabilities round to 0 or 1 (see ``training.py``)."""
+        return None
 
     # --- discovery -----------------------------------------------------------------------
 

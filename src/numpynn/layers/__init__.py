@@ -3,6 +3,7 @@
 from numpynn.layers.activation import (
     ELU,
     GELU,
+    Activation,
     LeakyReLU,
     LogSoftmax,
     ReLU,
@@ -13,23 +14,31 @@ from numpynn.layers.activation import (
     Tanh,
 )
 from numpynn.layers.dropout import Dropout
-from numpynn.layers.linear import Identity, Linear
+from numpynn.layers.linear import Dense, Identity, Linear
+from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
     "ELU",
     "GELU",
+    "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dense",
     "Dropout",
     "Flatten",
     "Identity",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "Multiply",
     "ReLU",
     "Reshape",
     "SiLU",
     "Sigmoid",
     "Softmax",
     "Softplus",
+    "Subtract",
     "Tanh",
 ]

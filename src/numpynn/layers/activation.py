@@ -11,9 +11,27 @@ import math
 import numpy as np
 
 from numpynn import functional as F
+from numpynn import names
 from numpynn.module import Module
 
 
+class LogitGradient:
+    """dLoss/dlogits, handed back *through* the Softmax or Sigmoid that made the
+    probabilities, which passes it on unchanged.
+
+    ``fit`` uses it for the Keras pairs softmax + categorical cross-entropy and sigmoid +
+    binary cross-entropy: it computes the loss from the activation's input (the logits),
+    whose gradient is p - y exactly. The chain rule through the probabilities,
+    dL/dp * dp/dz, would compute 0 * inf wherever p rounds to 0 or 1.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: np.ndarray):
+        self.value = value
+
+
+@names.register("activation", "relu")
 class ReLU(Module):
     """max(x, 0). Shape: any, unchanged."""
 
@@ -25,6 +43,7 @@ class ReLU(Module):
         return grad * self.mask  # the input's sign, never the gradient's
 
 
+@names.register("activation", "leaky_relu", negative_slope=0.2)  # Keras's slope
 class LeakyReLU(Module):
     """x for x > 0, negative_slope * x otherwise. Shape: any, unchanged."""
 
@@ -45,6 +64,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+@names.register("activation", "elu")
 class ELU(Module):
     """x for x > 0, alpha (exp(x) - 1) otherwise; d/dx = alpha exp(x) there (computed as
     such: y + alpha would cancel to zero in the far negative tail)."""
@@ -67,6 +87,7 @@ class ELU(Module):
         return f"alpha={self.alpha}"
 
 
+@names.register("activation", "gelu")
 class GELU(Module):
     """x Phi(x), Phi the standard normal CDF (``approximate="none"``, PyTorch's default),
     or 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3) (``approximate="tanh"``).
@@ -99,17 +120,25 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+@names.register("activation", "sigmoid")
 class Sigmoid(Module):
     """sigma(x) = 1 / (1 + exp(-x)), no overflow for any input. Shape: any, unchanged."""
 
     def forward(self, x):
+        self.logits = x
         self.out = F.sigmoid(x)
         return self.out
 
     def backward(self, grad):
+        if isinstance(grad, LogitGradient):
+            return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         return grad * self.out * (1 - self.out)  # d sigma = sigma (1 - sigma)
 
+    def output_activation(self, index=0):
+        return self
 
+
+@names.register("activation", "tanh")
 class Tanh(Module):
     """tanh(x); d/dx = 1 - tanh(x)^2. Shape: any, unchanged."""
 
@@ -121,6 +150,7 @@ class Tanh(Module):
         return grad * (1 - self.out * self.out)
 
 
+@names.register("activation", "swish", "silu")
 class SiLU(Module):
     """x sigma(x) (swish); d/dx = sigma(x) (1 + x (1 - sigma(x))). Shape: any, unchanged."""
 
@@ -132,6 +162,7 @@ class SiLU(Module):
         return grad * self.sig * (1 + self.x * (1 - self.sig))
 
 
+@names.register("activation", "softplus")
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold; d/dx = sigma(beta x)."""
 
@@ -153,6 +184,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+@names.register("activation", "softmax")
 class Softmax(Module):
     """p = exp(x) / sum(exp(x)) along ``axis``.
 
@@ -164,12 +196,18 @@ class Softmax(Module):
         self.axis = axis
 
     def forward(self, x):
+        self.logits = x
         self.out = F.softmax(x, self.axis)
         return self.out
 
     def backward(self, grad):
+        if isinstance(grad, LogitGradient):
+            return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         p = self.out
         return p * (grad - np.sum(grad * p, axis=self.axis, keepdims=True))
+
+    def output_activation(self, index=0):
+        return self if self.axis in (1, -1) else None  # the class axis of (N, C) outputs
 
     def get_config(self):
         return {"axis": self.axis}
@@ -178,6 +216,7 @@ class Softmax(Module):
         return f"axis={self.axis}"
 
 
+@names.register("activation", "log_softmax")
 class LogSoftmax(Module):
     """y = x - log(sum(exp(x))) along ``axis``; dx = grad - exp(y) * sum(grad)."""
 
@@ -196,3 +235,66 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"axis={self.axis}"
+
+
+def get_activation(identifier) -> Module | None:
+    """An activation Module from a name (``"relu"``), a serialized entry, or a Module;
+    None for ``None`` and ``"linear"`` (no activation)."""
+    if identifier is None or identifier == "linear":
+        return None
+    if isinstance(identifier, dict):
+        identifier = names.deserialize("layer", identifier)
+    module = names.get("activation", identifier)
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"activation: expected a name such as 'relu' or a Module with forward and backward, "
+            f"got {identifier!r}"
+        )
+    return module
+
+
+def activation_config(identifier, module: Module | None):
+    """What ``get_activation`` needs to rebuild ``module``: the name it was given by, or the
+    module's class and config."""
+    if module is None or isinstance(identifier, str):
+        return identifier
+    return names.serialize(module)
+
+
+class Activation(Module):
+    """Keras's ``Activation("relu")``: an activation chosen by name, as a layer of its own.
+
+    Shape: that of the activation (any, unchanged, for the element-wise ones).
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.Activation("relu")(np.array([[-1.0, 2.0]]))
+    array([[0., 2.]])
+    """
+
+    def __init__(self, activation, name: str | None = None):
+        self.activation = get_activation(activation)
+        if self.activation is None:
+            self.activation = names.get("activation", "linear")
+        self._spec = activation_config(activation, self.activation)
+        self.name = name
+
+    def forward(self, x):
+        return self.activation(x)
+
+    def backward(self, grad):
+        return self.activation.backward(grad)
+
+    def output_shape(self, input_shape):
+        return self.activation.output_shape(input_shape)
+
+    def output_activation(self, index=0):
+        return self.activation.output_activation(index)
+
+    def get_config(self):
+        return {"activation": self._spec}
+
+    def extra_repr(self):
+        return repr(self._spec) if isinstance(self._spec, str) else ""
+
+    def __repr__(self):
+        return f"Activation({self.extra_repr() or self.activation!r})"

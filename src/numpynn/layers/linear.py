@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from numpynn import init
+from numpynn import init, names
 from numpynn._config import Seed, get_rng
+from numpynn.layers.activation import activation_config, get_activation
 from numpynn.module import Module, Parameter
 
 
@@ -43,15 +44,23 @@ class Linear(Module):
             self.build((None, in_features))
 
     def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"{self.describe()}: cannot build on an unknown input size {input_shape}"
+            )
         self.in_features = int(input_shape[-1])
-        bound = 1 / math.sqrt(self.in_features)
-        shape = (self.out_features, self.in_features)
-        rng = get_rng(self._seed)
-        self.weight = Parameter(init.uniform(shape, -bound, bound, rng), "weight")
-        self.bias = None
-        if self.use_bias:
-            self.bias = Parameter(init.uniform(self.out_features, -bound, bound, rng), "bias")
+        weight, bias = self.initial_weights(
+            (self.out_features, self.in_features), get_rng(self._seed)
+        )
+        self.weight = Parameter(weight, "weight")
+        self.bias = None if bias is None else Parameter(bias, "bias")
         self.built = True
+
+    def initial_weights(self, shape, rng):
+        """PyTorch's initialisation: weight and bias from U(-1/sqrt(in), 1/sqrt(in))."""
+        bound = 1 / math.sqrt(shape[1])
+        weight = init.uniform(shape, -bound, bound, rng)
+        return weight, init.uniform(shape[0], -bound, bound, rng) if self.use_bias else None
 
     def check_input(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
@@ -96,6 +105,99 @@ class Linear(Module):
         return f"Linear({self.in_features} -> {self.out_features})"
 
 
+class Dense(Linear):
+    """Keras's fully connected layer: activation(x W^T + b), built from the first input.
+
+    The engine is ``Linear``'s; the defaults are Keras's: Glorot-uniform weights, zero bias.
+
+    Args:
+        units: size of each output row.
+        activation: a name (``"relu"``, ``"softmax"``, ... see ``nn.names``), a Module, or
+            None for none.
+        use_bias: learn an additive bias.
+        kernel_initializer, bias_initializer: initialiser names (``"glorot_uniform"``,
+            ``"he_normal"``, ``"zeros"``, ...).
+        input_dim, input_shape: the input size, to build at once (the first layer of a
+            Sequential) rather than on the first input.
+        name: the layer's name in a model (default: ``dense_1``, ``dense_2``, ...).
+        seed: int or Generator for the initial weights.
+
+    The weight keeps PyTorch's layout ``(units, in)``; a Keras kernel is its transpose.
+
+    Shape: input (*, in), output (*, units).
+
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.Dense(3, activation="softmax")
+    >>> p = layer(np.ones((2, 5), dtype=np.float32))
+    >>> p.shape, p.dtype, bool(np.allclose(p.sum(axis=1), 1))
+    ((2, 3), dtype('float32'), True)
+    >>> layer
+    Dense(units=3, activation='softmax', in=5)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer: str = "glorot_uniform",
+        bias_initializer: str = "zeros",
+        input_dim: int | None = None,
+        input_shape: tuple | None = None,
+        name: str | None = None,
+        seed: Seed = None,
+    ):
+        for initializer in (kernel_initializer, bias_initializer):
+            names.lookup("initializer", initializer)  # an unknown name fails now, not at build
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        if input_shape is not None:
+            input_dim = tuple(input_shape)[-1]
+        super().__init__(input_dim, units, bias=use_bias, seed=seed)
+        self.activation = get_activation(activation)  # after the weights: they list first
+        self._activation_spec = activation_config(activation, self.activation)
+        self.name = name
+
+    def initial_weights(self, shape, rng):
+        weight = names.get("initializer", self.kernel_initializer, shape, seed=rng)
+        if not self.use_bias:
+            return weight, None
+        return weight, names.get("initializer", self.bias_initializer, shape[:1], seed=rng)
+
+    def forward(self, x):
+        out = super().forward(x)
+        return out if self.activation is None else self.activation(out)
+
+    def backward(self, grad):
+        if self.activation is not None:
+            grad = self.activation.backward(grad)
+        return super().backward(grad)
+
+    def output_activation(self, index=0):
+        return None if self.activation is None else self.activation.output_activation(index)
+
+    def get_config(self):
+        return {
+            "units": self.out_features,
+            "activation": self._activation_spec,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+            "input_dim": self.in_features,
+        }
+
+    def extra_repr(self):
+        spec = self._activation_spec
+        shown = repr(spec) if spec is None or isinstance(spec, str) else repr(self.activation)
+        return f"units={self.out_features}, activation={shown}, in={self.in_features}"
+
+    def describe(self):
+        return f"Dense({self.in_features} -> {self.out_features})"
+
+    def __repr__(self):
+        return f"Dense({self.extra_repr()})"
+
+
+@names.register("activation", "linear")
 class Identity(Module):
     """y = x. Shape: any, unchanged."""
 

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 
+from numpynn import names
 from numpynn.optim.optimizer import Optimizer
 
 
+@names.register("optimizer", "adam", lr=1e-3, eps=1e-7)  # Keras's epsilon
 class Adam(Optimizer):
     """Adam (Kingma & Ba), as PyTorch computes it. With g = grad (+ weight_decay * p, L2
     style) and t the parameter's step count:
@@ -62,6 +64,7 @@ class Adam(Optimizer):
         p.data -= (lr / (1 - b1**t)) * m / denom
 
 
+@names.register("optimizer", "adamw", lr=1e-3, eps=1e-7, weight_decay=0.004)
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): before the Adam step,
     p *= 1 - lr * weight_decay. Default weight_decay is 0.01, as in PyTorch."""

@@ -12,9 +12,17 @@ import copy
 
 import numpy as np
 
+from numpynn import names
+
 
 class Optimizer:
-    defaults: dict = {}
+    """Base class. The string names (``"adam"``, ...) carry Keras's defaults; the classes
+    keep PyTorch's (see ``nn.names``)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("numpynn."):
+            names.register("optimizer")(cls)  # by class name, so its state can be saved
 
     def __init__(self, params, **hyper):
         for key, value in hyper.items():

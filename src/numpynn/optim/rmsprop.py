@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpynn import names
 from numpynn.optim.optimizer import Optimizer
 
 
+@names.register("optimizer", "rmsprop", lr=1e-3, alpha=0.9, eps=1e-7)  # Keras's rho=0.9
 class RMSprop(Optimizer):
     """PyTorch's RMSprop. With g = grad + weight_decay * p:
 
@@ -65,6 +67,7 @@ class RMSprop(Optimizer):
             p.data -= group["lr"] * g / avg
 
 
+@names.register("optimizer", "adagrad", lr=1e-3, initial_accumulator_value=0.1, eps=1e-7)
 class Adagrad(Optimizer):
     """PyTorch's Adagrad. With g = grad + weight_decay * p and t the step count:
 

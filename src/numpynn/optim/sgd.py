@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpynn import names
 from numpynn.optim.optimizer import Optimizer
 
 
+@names.register("optimizer", "sgd", lr=0.01)
 class SGD(Optimizer):
     """PyTorch's SGD. With g = grad + weight_decay * p:
 

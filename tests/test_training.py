@@ -1,0 +1,427 @@
+"""fit / evaluate / predict: the loop is the hand-written loop, weights mean what Keras says,
+the softmax + cross-entropy pair is exact, and progress output follows verbose."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import numpynn as nn
+from numpynn import training
+
+
+def blobs(n=240, classes=3, features=4, seed=0):
+    """A three-class tabular problem: Gaussian blobs around random centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (classes, features))
+    y = rng.integers(0, classes, n)
+    return (centres[y] + rng.normal(0, 1, (n, features))).astype(np.float32), y
+
+
+def mlp(seed=0, dropout=0.2, head=None):
+    """Logits out by default; head="softmax" for the Keras habit."""
+    nn.manual_seed(seed)
+    return nn.Sequential(
+        nn.Dense(16, activation="relu", input_dim=4),
+        nn.Dropout(dropout),
+        nn.Dense(3, activation=head),
+    )
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def test_fit_is_the_hand_written_loop_bit_for_bit():
+    x, y = blobs()
+    model = mlp()
+    model.compile(
+        optimizer=nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), loss=nn.CrossEntropyLoss()
+    )
+    nn.manual_seed(7)  # the shuffling and the dropout masks come from the library's generator
+    history = model.fit(x, y, batch_size=32, epochs=3, verbose=0)
+
+    twin = mlp()
+    opt, loss_fn = nn.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9), nn.CrossEntropyLoss()
+    nn.manual_seed(7)
+    rng, losses = nn.get_rng(), []
+    for _ in range(3):
+        twin.train()
+        order, total = rng.permutation(len(x)), 0.0
+        for start in range(0, len(x), 32):
+            idx = order[start : start + 32]
+            total += loss_fn(twin(x[idx]), y[idx]) * len(idx)
+            opt.zero_grad()
+            twin.backward(loss_fn.backward())
+            opt.step()
+        losses.append(total / len(x))
+    for (name, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-12)
+    assert history.epoch == [0, 1, 2]
+
+
+def test_nn_fit_trains_any_module_with_named_choices():
+    x, y = blobs()
+    model = nn.Linear(4, 3)
+    history = nn.fit(
+        model,
+        x,
+        y,
+        loss=nn.CrossEntropyLoss(),
+        optimizer="adam",
+        epochs=2,
+        metrics=["accuracy"],
+        verbose=0,
+    )
+    assert set(history.history) == {"loss", "accuracy"}
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_train_on_batch_is_one_step():
+    x, y = blobs(32)
+    model, twin = mlp(dropout=0.0), mlp(dropout=0.0)
+    model.compile(
+        optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+        loss=nn.CrossEntropyLoss(),
+        metrics=["accuracy"],
+    )
+    loss, accuracy = model.train_on_batch(x, y)
+    opt, loss_fn = nn.optim.SGD(twin.parameters(), lr=0.1), nn.CrossEntropyLoss()
+    pred = twin(x)
+    assert loss == loss_fn(pred, y)
+    assert accuracy == np.mean(pred.argmax(1) == y)
+    twin.backward(loss_fn.backward())
+    opt.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_a_second_fit_continues_with_the_same_optimizer():
+    x, y = blobs()
+    model = mlp(head="softmax")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    optimizer = model.optimizer
+    steps = optimizer.state[model.parameters()[0]]["step"]
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.optimizer is optimizer
+    assert optimizer.state[model.parameters()[0]]["step"] == 2 * steps
+
+
+def test_float32_training_creates_only_float32():
+    x, y = blobs()
+    model = mlp(head="softmax")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x.astype(np.float64), y, epochs=1, verbose=0, sample_weight=np.ones(len(x)))
+    for p in model.parameters():
+        assert p.data.dtype == p.grad.dtype == np.float32
+        for value in model.optimizer.state[p].values():
+            assert not isinstance(value, np.ndarray) or value.dtype == np.float32
+
+
+def test_initial_epoch_and_history():
+    x, y = blobs()
+    model = mlp(head="softmax")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["acc"])
+    history = model.fit(x, y, epochs=4, initial_epoch=2, verbose=0)
+    assert history.epoch == [2, 3] and len(history.history["acc"]) == 2
+    assert model.history is history
+
+
+# --- validation, evaluation, prediction ----------------------------------------------------------
+
+
+def test_validation_split_holds_out_the_last_samples():
+    x, y = blobs(50)
+    model = mlp(dropout=0.0, head="softmax")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    seen = []
+    record = nn.callbacks.LambdaCallback(on_train_begin=lambda logs: seen.append(record.params))
+    history = model.fit(x, y, epochs=1, validation_split=0.3, verbose=0, callbacks=[record])
+    assert seen[0]["samples"] == 35
+    loss, accuracy = model.evaluate(x[35:], y[35:], verbose=0)
+    assert history.history["val_loss"] == [loss] and history.history["val_accuracy"] == [accuracy]
+
+
+def test_validation_data_and_its_weights():
+    x, y = blobs(60)
+    model = mlp(dropout=0.0, head="softmax")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    w = np.linspace(0, 2, 20)
+    history = model.fit(x[:40], y[:40], validation_data=(x[40:], y[40:], w), verbose=0)
+    expected = model.evaluate(x[40:], y[40:], sample_weight=w, verbose=0)
+    assert history.history["val_loss"] == [expected]
+
+
+def test_evaluate_returns_a_float_a_list_or_a_dict():
+    x, y = blobs(40)
+    model = mlp(head="softmax")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert isinstance(model.evaluate(x, y, verbose=0), float)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert len(model.evaluate(x, y, verbose=0)) == 2
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "accuracy"}
+    assert model.test_on_batch(x, y) == model.evaluate(x, y, batch_size=len(x), verbose=0)
+
+
+def test_predict_runs_in_eval_mode_in_batches_and_restores_the_mode():
+    x, _ = blobs(50)
+    model = mlp(dropout=0.5)
+    model.train()
+    full = model.predict(x, batch_size=7)
+    assert model.training and model[1].training
+    model.eval()
+    np.testing.assert_allclose(full, model(x), rtol=1e-5, atol=1e-6)  # BLAS order by batch
+    np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, batch_size=50))
+
+
+# --- weights -------------------------------------------------------------------------------------
+
+
+def test_sample_weights_give_keras_weighted_mean():
+    x, y = blobs(12)
+    model = mlp(dropout=0.0)
+    model.compile(optimizer="sgd", loss=nn.CrossEntropyLoss())
+    w = np.random.default_rng(1).uniform(0, 3, 12)
+    per_sample = nn.CrossEntropyLoss(reduction="none")(model.predict(x), y)
+    expected = float(np.sum(w * per_sample) / 12)  # sum_i w_i l_i / N
+    assert math.isclose(model.evaluate(x, y, sample_weight=w, verbose=0), expected, rel_tol=1e-6)
+    unweighted = model.evaluate(x, y, verbose=0)
+    assert math.isclose(
+        model.evaluate(x, y, sample_weight=np.ones(12), verbose=0), unweighted, rel_tol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [nn.MSELoss(), nn.CrossEntropyLoss(label_smoothing=0.1), nn.BCEWithLogitsLoss()],
+    ids=["mse", "ce", "bce"],
+)
+def test_weighted_loss_gradient_is_its_derivative(loss):
+    rng = np.random.default_rng(0)
+    pred = rng.normal(size=(5, 3))
+    target = (
+        rng.integers(0, 3, 5) if isinstance(loss, nn.CrossEntropyLoss) else rng.uniform(size=(5, 3))
+    )
+    w = rng.uniform(0.1, 2, 5)
+
+    class Weighted:  # the weighted loss as a function of pred, for gradcheck
+        def __call__(self, p):
+            return training.loss_value_and_grad(loss, p, target, w, 1.0, with_grad=False)[0]
+
+        def backward(self, grad):
+            return training.loss_value_and_grad(loss, pred, target, w, grad)[1]
+
+    nn.gradcheck(Weighted(), pred)
+
+
+def test_class_weight_equals_the_matching_sample_weight():
+    x, y = blobs(64)
+    a, b = mlp(dropout=0.0, head="softmax"), mlp(dropout=0.0, head="softmax")
+    for model in (a, b):
+        model.compile(
+            optimizer=nn.optim.SGD(model.parameters(), lr=0.1),
+            loss="sparse_categorical_crossentropy",
+        )
+    weights = {0: 1.0, 1: 3.0, 2: 0.5}
+    a.train_on_batch(x, y, class_weight=weights)
+    b.train_on_batch(x, y, sample_weight=np.array([weights[c] for c in y]))
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    with pytest.raises(ValueError, match=r"no weight for classes \[2\]"):
+        a.train_on_batch(x, y, class_weight={0: 1.0, 1: 2.0})
+
+
+# --- the Keras pairs: softmax + categorical cross-entropy, sigmoid + binary cross-entropy ---------
+
+
+@pytest.mark.parametrize(
+    ("activation", "name", "logits_loss", "targets"),
+    [
+        ("softmax", "categorical_crossentropy", nn.CrossEntropyLoss(), lambda y: np.eye(3)[y]),
+        ("softmax", "sparse_categorical_crossentropy", nn.CrossEntropyLoss(), lambda y: y),
+        (
+            "sigmoid",
+            "binary_crossentropy",
+            nn.BCEWithLogitsLoss(),
+            lambda y: (y[:, None] > 0).astype(np.float32).repeat(3, 1),
+        ),
+    ],
+)
+def test_probability_output_trains_exactly_like_logits_when_saturated(
+    activation, name, logits_loss, targets
+):
+    x, y = blobs(64)
+    x = x * 100  # logits far beyond +-100: the probabilities round to exactly 0 and 1
+    nn.manual_seed(1)
+    probabilities = nn.Sequential(nn.Dense(3, activation=activation, input_dim=4))
+    nn.manual_seed(1)
+    logits = nn.Sequential(nn.Dense(3, input_dim=4))
+    probabilities.compile(nn.optim.SGD(probabilities.parameters(), lr=0.01), loss=name)
+    logits.compile(nn.optim.SGD(logits.parameters(), lr=0.01), loss=logits_loss)
+    t = targets(y)
+    assert np.any(probabilities.predict(x) == 0) or np.any(probabilities.predict(x) == 1)
+    a = probabilities.fit(x, t, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    b = logits.fit(x, t, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    assert all(np.isfinite(a.history["loss"]))
+    assert a.history["loss"] == b.history["loss"]
+    for p, q in zip(probabilities.parameters(), logits.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.torch
+def test_the_fused_loss_value_is_pytorchs(torch):
+    logits = np.array([[300.0, -200.0, 0.0], [-150.0, 150.0, 1.0]])
+    y = np.array([1, 0])
+    model = nn.Sequential(nn.Softmax())
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    value = model.evaluate(logits, y, verbose=0)
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(y)).item()
+    assert math.isclose(value, expected, rel_tol=1e-12)
+
+
+def test_no_shortcut_when_the_output_is_also_used_inside_the_graph():
+    inputs = nn.Input(shape=(2,))
+    p = nn.Dense(2, activation="softmax")(inputs)
+    model = nn.Model(inputs, [p, nn.Dense(1)(p)])
+    assert model.output_activation(0) is None
+    assert nn.Model(inputs, p).output_activation(0) is p.layer.activation
+
+
+# --- several outputs ----------------------------------------------------------------------------
+
+
+def test_several_outputs_with_losses_weights_and_metrics():
+    x, y = blobs(48)
+    inputs = nn.Input(shape=(4,))
+    h = nn.Dense(8, activation="relu")(inputs)
+    model = nn.Model(inputs, [nn.Dense(3, name="cls")(h), nn.Dense(1, name="reg")(h)])
+    target = x.sum(axis=1, keepdims=True)
+    model.compile(
+        "sgd",
+        loss={"cls": nn.CrossEntropyLoss(), "reg": "mse"},
+        loss_weights=[1.0, 0.5],
+        metrics={"cls": ["accuracy"]},
+    )
+    logs = model.evaluate(x, [y, target], verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "cls_loss", "reg_loss", "cls_accuracy"}
+    assert math.isclose(logs["loss"], logs["cls_loss"] + 0.5 * logs["reg_loss"], rel_tol=1e-9)
+    history = model.fit(x, [y, target], epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+# --- stopping on NaN ---------------------------------------------------------------------------
+
+
+def poisoned():
+    x, y = blobs(100)
+    x[40] = np.inf  # sample 40 is in the second batch of 32 without shuffling
+    model = mlp(dropout=0.0, head="softmax")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model, x, y
+
+
+def test_a_non_finite_loss_stops_fit_naming_epoch_and_batch():
+    model, x, y = poisoned()
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="epoch 1, batch 2"):
+        model.fit(x, y, batch_size=32, shuffle=False, verbose=0)
+
+
+def test_terminate_on_nan_stops_quietly(capsys):
+    model, x, y = poisoned()
+    snapshots = []
+    keep = nn.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: snapshots.append(
+            [p.data.copy() for p in model.parameters()]
+        )
+    )
+    with np.errstate(all="ignore"):
+        history = model.fit(
+            x,
+            y,
+            batch_size=32,
+            shuffle=False,
+            verbose=0,
+            callbacks=[keep, nn.callbacks.TerminateOnNaN()],
+        )
+    assert "the loss is nan; terminating training" in capsys.readouterr().out
+    assert len(history.epoch) == 1 and len(snapshots) == 2
+    for p, first, last in zip(model.parameters(), *snapshots):
+        np.testing.assert_array_equal(first, last)  # the NaN batch changed nothing
+        np.testing.assert_array_equal(p.data, last)
+
+
+# --- progress output ----------------------------------------------------------------------------
+
+
+def test_verbose_levels(capsys):
+    x, y = blobs(64)
+    model = mlp(head="softmax")
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr() == ("", "")
+    model.fit(x, y, epochs=2, verbose=2, validation_split=0.25)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - ")
+    assert "loss: " in lines[0] and "val_accuracy: " in lines[0]
+    model.fit(x, y, epochs=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "2/2 [" in err and "accuracy: " in err
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def test_errors_a_user_can_act_on():
+    x, y = blobs(20)
+    model = mlp()
+    with pytest.raises(RuntimeError, match=r"not compiled; call model.compile"):
+        model.fit(x, y)
+    with pytest.raises(ValueError, match="unknown loss 'crossentropy'.*Valid names"):
+        model.compile("adam", "crossentropy")
+    with pytest.raises(ValueError, match="unknown optimizer 'adma'; did you mean 'adam'"):
+        model.compile("adma", "mse")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"different numbers of samples \[19, 20\]"):
+        model.fit(x, y[:19], verbose=0)
+    with pytest.raises(ValueError, match=r"validation_split must lie in \(0, 1\)"):
+        model.fit(x, y, validation_split=1.5, verbose=0)
+    with pytest.raises(ValueError, match="y \\(the targets\\) is required"):
+        model.fit(x, verbose=0)
+
+
+# --- learning: the tutorial's Keras workflow ----------------------------------------------------
+
+
+def test_tutorial_workflow_three_classes_with_tanh_relu_softmax():
+    x, y = blobs(300, seed=3)
+    nn.manual_seed(0)
+    inputs = nn.Input(shape=(4,))
+    h = nn.Dense(16, activation="tanh")(inputs)
+    h = nn.Dense(16, activation="relu")(h)
+    outputs = nn.Dense(3, activation="softmax")(h)
+    model = nn.Model(inputs, outputs)
+    model.compile(
+        optimizer=nn.optim.Adam(model.parameters(), lr=0.01),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    split = 210
+    onehot = nn.functional.one_hot(y, 3)
+    model.fit(x[:split], onehot[:split], epochs=60, batch_size=16, verbose=0)
+    loss, accuracy = model.evaluate(x[split:], onehot[split:], verbose=0)
+    assert accuracy >= 0.95, f"held-out accuracy {accuracy:.3f}, loss {loss:.3f}"
+
+
+def test_xor_truth_table_with_mse():
+    x = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    y = [[0], [1], [1], [0]]
+    nn.manual_seed(1)
+    model = nn.Sequential(
+        nn.Dense(4, activation="tanh", input_dim=2), nn.Dense(1, activation="sigmoid")
+    )
+    model.compile(optimizer=nn.optim.SGD(model.parameters(), lr=0.5, momentum=0.9), loss="mse")
+    model.fit(x, y, epochs=500, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(model.predict(x) > 0.5, np.array(y) > 0.5)
+    assert_close(model.predict(x), y, 0, 0.2, "XOR outputs")

@@ -138,6 +138,9 @@ def test_uncompiled_and_not_yet_trained_models(tmp_path):
     loaded = nn.load_model(tmp_path / "compiled.npz")
     assert loaded.optimizer == "rmsprop"  # made on the first fit, as before saving
     assert nn.load_model(tmp_path / "compiled.npz", compile=False).optimizer is None
+    model.compile(nn.optim.SGD(model.parameters()), "sparse_categorical_crossentropy")
+    model.save(tmp_path / "no-optimizer.npz", include_optimizer=False)
+    assert nn.load_model(tmp_path / "no-optimizer.npz").optimizer is None  # not compiled
 
 
 def test_save_and_load_weights(tmp_path):
@@ -221,7 +224,7 @@ def bad_config(header):
     [
         ({"header": unknown_class}, "unknown layer 'Dens'; did you mean 'Dense'"),
         ({"header": bad_version}, "format version 99; this numpynn reads 1"),
-        ({"header": bad_inbound}, "refers to 'nowhere'"),
+        ({"header": bad_inbound}, "refers to 'nowhere', which it does not define$"),
         ({"header": bad_config}, "cannot rebuild layer 'Dense'.*bogus"),
         ({"raw_header": b"{not json"}, "the numpynn.json entry is damaged"),
         ({"raw_header": b"\xff\xfe"}, "the numpynn.json entry is damaged"),

@@ -137,7 +137,8 @@ def _write(path, header: dict, arrays: dict) -> None:
 
 def load_model(path, compile: bool = True) -> Module:
     """Rebuild the model saved at ``path``, with its weights; compiled again (loss,
-    metrics, optimizer and its state) when it was saved compiled and ``compile`` is True.
+    metrics, optimizer and its state) when it was saved compiled with its optimizer and
+    ``compile`` is True.
 
     Errors name the file and the problem: not a model file, damaged, an unknown layer,
     missing, extra or mis-shaped weights.
@@ -147,15 +148,18 @@ def load_model(path, compile: bool = True) -> Module:
         raise ModelFileError(f"load_model: {path} holds only weights; use model.load_weights")
     try:
         model = names.deserialize("layer", header.get("architecture"))
-    except ValueError as error:
+    except names.UnknownNameError as error:
         raise ModelFileError(f"load_model: {path}: {error}; {_REGISTER_HINT}") from None
+    except ValueError as error:
+        raise ModelFileError(f"load_model: {path}: {error}") from None
     _load_weights_into(model, arrays, path)
-    if compile and "compile" in header and hasattr(model, "compile"):
-        config = header["compile"]
-        optimizer = _rebuild_optimizer(header.get("optimizer"), arrays, model, path)
+    config = header.get("compile")
+    optimizer = _rebuild_optimizer(header.get("optimizer"), arrays, model, path)
+    optimizer = optimizer or (config or {}).get("optimizer")  # a name, if never built
+    if compile and config is not None and optimizer is not None and hasattr(model, "compile"):
         try:
             model.compile(
-                optimizer=optimizer or config.get("optimizer", "rmsprop"),
+                optimizer=optimizer,
                 loss=_rebuild_losses(config.get("loss")),
                 metrics=config.get("metrics"),
                 loss_weights=config.get("loss_weights"),

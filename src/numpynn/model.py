@@ -86,20 +86,30 @@ class KerasMethods:
 
     @property
     def layers(self) -> list[Module]:
+        """The layers, in order, each named (``dense_1``, ...) unless it has a name."""
+        self._layer_names()
+        return list(self._layers)
+
+    def _layer_names(self) -> dict[int, str]:
+        """The name of each layer in this model, keyed by ``id(layer)``."""
         raise NotImplementedError
 
     def layer_name(self, layer: Module) -> str:
-        raise NotImplementedError
+        return self._layer_names()[id(layer)]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Module:
         """The layer called ``name`` (or at position ``index``)."""
         if index is not None:
             return self.layers[index]
-        for layer in self.layers:
-            if self.layer_name(layer) == name:
+        layer_names = self._layer_names()
+        for layer in self._layers:
+            if layer_names[id(layer)] == name:
                 return layer
-        known = ", ".join(self.layer_name(layer) for layer in self.layers)
+        known = ", ".join(layer_names[id(layer)] for layer in self._layers)
         raise ValueError(f"get_layer: no layer named {name!r}; the layers are {known}")
+
+    def _samples_in(self, x) -> int:
+        return len(x[0] if self.multi_input else x)
 
     # --- training ----------------------------------------------------------------------------
 
@@ -221,13 +231,13 @@ class KerasMethods:
             x,
             y,
             **self._require_compiled("test_on_batch"),
-            batch_size=len(x),
+            batch_size=self._samples_in(x),
             sample_weight=sample_weight,
         )
         return _result(logs, return_dict)
 
     def predict_on_batch(self, x):
-        return training.predict(self, x, batch_size=max(len(x), 1))
+        return training.predict(self, x, batch_size=max(self._samples_in(x), 1))
 
     # --- description and files ---------------------------------------------------------------
 
@@ -338,12 +348,14 @@ def _shape_text(shape) -> str:
     )
 
 
-def _bytes(count: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count:.2f} {unit}" if unit != "B" else f"{count} B"
+def _bytes(count: float) -> str:
+    if count < 1024:
+        return f"{count} B"
+    for unit in ("KB", "MB", "GB"):
         count /= 1024
-    return ""
+        if count < 1024 or unit == "GB":
+            break
+    return f"{count:.2f} {unit}"
 
 
 def _parameter_count(layer: Module) -> int:
@@ -407,15 +419,6 @@ class Sequential(KerasMethods, Module):
     @property
     def built(self) -> bool:
         return all(layer.built for layer in self._layers)
-
-    @property
-    def layers(self) -> list[Module]:
-        """The layers, each named (dense_1, ...) unless it has a name."""
-        self._layer_names()
-        return list(self._layers)
-
-    def layer_name(self, layer: Module) -> str:
-        return self._layer_names()[id(layer)]
 
     def _layer_names(self) -> dict[int, str]:
         return _assign_names(
@@ -482,7 +485,7 @@ class Sequential(KerasMethods, Module):
         layers = []
         for layer in self._layers:
             entry = names.serialize(layer)
-            if layer.name:
+            if layer.name and not layer._auto_named:
                 entry["name"] = layer.name
             layers.append(entry)
         return {"layers": layers, "name": self.name, "input_shape": _json_shape(self.input_shape)}
@@ -555,12 +558,8 @@ class Model(KerasMethods, Module):
         for layer in self._layers:
             yield self._names[id(layer)], layer
 
-    @property
-    def layers(self) -> list[Module]:
-        return list(self._layers)
-
-    def layer_name(self, layer: Module) -> str:
-        return self._names[id(layer)]
+    def _layer_names(self) -> dict[int, str]:
+        return self._names
 
     def _tensor_name(self, t: SymbolicTensor) -> str:
         return self._names[id(t if t.layer is None else t.layer)]

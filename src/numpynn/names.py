@@ -18,7 +18,7 @@ MSELoss(reduction='mean')
 >>> nn.names.get("loss", "categorical_crosentropy")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown loss 'categorical_crosentropy'; did you mean 'categorical_crossentropy'? ...
+numpynn.names.UnknownNameError: unknown loss 'categorical_crosentropy'; did you mean 'categorical_crossentropy'? ...
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ KINDS = ("activation", "initializer", "loss", "optimizer", "metric", "layer")
 
 # kind -> name -> (the class or function, default keyword arguments)
 _registry: dict[str, dict[str, tuple[Callable, dict]]] = {kind: {} for kind in KINDS}
+
+
+class UnknownNameError(ValueError):
+    """A name that is not registered; the message lists the valid ones."""
 
 
 def register(kind: str, *names: str, **defaults):
@@ -95,7 +99,7 @@ def lookup(kind: str, name: str) -> tuple[Callable, dict]:
     valid = available(kind)
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown {kind} {name!r}{hint} Valid names: {', '.join(valid)}")
+    raise UnknownNameError(f"unknown {kind} {name!r}{hint} Valid names: {', '.join(valid)}")
 
 
 def get(kind: str, identifier, *args, **kwargs):

@@ -185,6 +185,20 @@ LAYERS = [
         away_from_zero,
     ),
     LayerCase(
+        "Normalization",
+        lambda: nn.Normalization(mean=[1.0, -2.0, 0.5], variance=[4.0, 0.25, 0.0]),
+        (3,),
+        None,
+        bad_shape=(4,),
+    ),
+    LayerCase(
+        "Normalization-channels",
+        lambda: nn.Normalization(axis=1, mean=[0.5, 1.5], variance=[2.0, 3.0]),
+        (2, 3, 3),
+        None,
+        bad_shape=(3, 2, 2),
+    ),
+    LayerCase(
         "Model-residual",
         residual_block,
         (4,),

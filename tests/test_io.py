@@ -178,7 +178,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
 
 
-# --- damaged and hostile files ------------------------------------------------------------------
+# --- damaged and hostile files ---------------------------------------------------------------
 
 
 def rewrite(source, target, header=None, drop=(), add=None, raw_header=None):

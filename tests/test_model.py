@@ -12,7 +12,7 @@ def data(shape, seed=0, dtype=np.float64):
     return np.random.default_rng(seed).normal(size=shape).astype(dtype)
 
 
-# --- gradients through graphs -----------------------------------------------------------------
+# --- gradients through graphs ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("make", [residual_block, two_branches], ids=["residual", "branches"])
@@ -92,7 +92,7 @@ def test_a_deep_chain_runs_without_recursion():
     assert model.backward(np.ones_like(out)).shape == (1, 2)
 
 
-# --- building the graph ------------------------------------------------------------------------
+# --- building the graph ----------------------------------------------------------------------
 
 
 def test_one_layer_at_two_places_is_refused():
@@ -155,7 +155,7 @@ def test_a_model_is_a_layer_of_another_graph():
     nn.gradcheck(outer, data((3, 4)))
 
 
-# --- names ---------------------------------------------------------------------------------------
+# --- names -----------------------------------------------------------------------------------
 
 
 def test_layers_get_unique_readable_names():
@@ -199,7 +199,7 @@ def test_a_layer_keeps_the_name_its_first_model_gave_it():
     assert [layer.name for layer in whole.layers] == ["dense_1", "dense_2"]
 
 
-# --- Sequential, Keras style --------------------------------------------------------------------
+# --- Sequential, Keras style -----------------------------------------------------------------
 
 
 def test_sequential_builds_from_an_input_or_input_shape():
@@ -225,7 +225,7 @@ def test_sequential_inside_a_functional_graph():
     nn.gradcheck(model, data((2, 4)))
 
 
-# --- summary ------------------------------------------------------------------------------------
+# --- summary ---------------------------------------------------------------------------------
 
 
 def test_summary_totals_are_the_parameter_sizes():

@@ -11,15 +11,16 @@ PACKAGE = pathlib.Path(nn.__file__).parent
 
 # DESIGN.md's layers, lowest first; a module may import only modules of its own or a lower layer.
 LAYERS = [
-    {"_config", "functional", "names"},
+    {"_config", "_files", "functional", "names"},
     {"module"},
-    {"init", "losses", "gradcheck", "metrics"},
+    {"init", "losses", "gradcheck", "metrics", "data"},
     {"layers"},
     {"optim"},
     {"io"},
     {"callbacks"},
     {"training"},
     {"model"},
+    {"plot", "cli", "__main__"},
 ]
 
 

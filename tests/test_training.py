@@ -29,7 +29,7 @@ def mlp(seed=0, dropout=0.2, head=None):
     )
 
 
-# --- the loop ------------------------------------------------------------------------------------
+# --- the loop --------------------------------------------------------------------------------
 
 
 def test_fit_is_the_hand_written_loop_bit_for_bit():
@@ -129,7 +129,7 @@ def test_initial_epoch_and_history():
     assert model.history is history
 
 
-# --- validation, evaluation, prediction ----------------------------------------------------------
+# --- validation, evaluation, prediction ------------------------------------------------------
 
 
 def test_validation_split_holds_out_the_last_samples():
@@ -176,7 +176,7 @@ def test_predict_runs_in_eval_mode_in_batches_and_restores_the_mode():
     np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, batch_size=50))
 
 
-# --- weights -------------------------------------------------------------------------------------
+# --- weights ---------------------------------------------------------------------------------
 
 
 def test_sample_weights_give_keras_weighted_mean():
@@ -233,7 +233,7 @@ def test_class_weight_equals_the_matching_sample_weight():
         a.train_on_batch(x, y, class_weight={0: 1.0, 1: 2.0})
 
 
-# --- the Keras pairs: softmax + categorical cross-entropy, sigmoid + binary cross-entropy ---------
+# --- the Keras pairs: softmax + categorical cross-entropy, sigmoid + binary cross-entropy ----
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_no_shortcut_when_the_output_is_also_used_inside_the_graph():
     assert nn.Model(inputs, p).output_activation(0) is p.layer.activation
 
 
-# --- several outputs ----------------------------------------------------------------------------
+# --- several outputs -------------------------------------------------------------------------
 
 
 def test_several_outputs_with_losses_weights_and_metrics():
@@ -311,7 +311,7 @@ def test_several_outputs_with_losses_weights_and_metrics():
     assert history.history["loss"][1] < history.history["loss"][0]
 
 
-# --- stopping on NaN ---------------------------------------------------------------------------
+# --- stopping on NaN -------------------------------------------------------------------------
 
 
 def poisoned():
@@ -352,7 +352,7 @@ def test_terminate_on_nan_stops_quietly(capsys):
         np.testing.assert_array_equal(p.data, last)
 
 
-# --- progress output ----------------------------------------------------------------------------
+# --- progress output -------------------------------------------------------------------------
 
 
 def test_verbose_levels(capsys):
@@ -370,7 +370,7 @@ def test_verbose_levels(capsys):
     assert "Epoch 1/2" in err and "Epoch 2/2" in err and "2/2 [" in err and "accuracy: " in err
 
 
-# --- errors --------------------------------------------------------------------------------------
+# --- errors ----------------------------------------------------------------------------------
 
 
 def test_errors_a_user_can_act_on():
@@ -391,7 +391,7 @@ def test_errors_a_user_can_act_on():
         model.fit(x, verbose=0)
 
 
-# --- learning: the tutorial's Keras workflow ----------------------------------------------------
+# --- learning: the tutorial's Keras workflow -------------------------------------------------
 
 
 def test_tutorial_workflow_three_classes_with_tanh_relu_softmax():

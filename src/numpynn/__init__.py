@@ -13,7 +13,7 @@
 True
 """
 
-from numpynn import callbacks, functional, init, metrics, names, optim
+from numpynn import callbacks, data, functional, init, metrics, names, optim, plot
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
@@ -32,6 +32,7 @@ from numpynn.layers import (
     Linear,
     LogSoftmax,
     Multiply,
+    Normalization,
     ReLU,
     Reshape,
     Sigmoid,
@@ -87,6 +88,7 @@ __all__ = [
     "ModelFileError",
     "Module",
     "Multiply",
+    "Normalization",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -100,6 +102,7 @@ __all__ = [
     "SymbolicTensor",
     "Tanh",
     "callbacks",
+    "data",
     "evaluate",
     "fit",
     "functional",
@@ -113,6 +116,7 @@ __all__ = [
     "metrics",
     "names",
     "optim",
+    "plot",
     "predict",
     "register_layer",
     "save_model",

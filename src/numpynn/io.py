@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import zipfile
 
 import numpy as np
 
 from numpynn import names
+from numpynn._files import atomic_write
 from numpynn.module import Module
 
 FORMAT, VERSION = "numpynn", 1
@@ -42,13 +42,18 @@ class ModelFileError(ValueError):
 # --- writing -------------------------------------------------------------------------------
 
 
-def save_model(model: Module, path, optimizer=None, compile_config: dict | None = None) -> None:
+def save_model(
+    model: Module, path, optimizer=None, compile_config: dict | None = None, metadata=None
+) -> None:
     """Write ``model`` (architecture and weights), and ``optimizer``'s state, to ``path``.
 
     ``compile_config`` (the loss and metrics, as ``Model.compile`` keeps them) is stored
-    so that ``load_model`` can compile the model again.
+    so that ``load_model`` can compile the model again; ``metadata`` (JSON: class names,
+    where the data came from) comes back as ``model.metadata``.
     """
     header = {"kind": "model", "architecture": _architecture(model)}
+    if metadata:
+        header["metadata"] = metadata
     arrays = {f"weights/{k}": v for k, v in model.state_dict().items()}
     if compile_config is not None:
         header["compile"] = compile_config
@@ -115,21 +120,10 @@ def _optimizer_entry(optimizer, model: Module) -> tuple[dict, dict]:
 
 
 def _write(path, header: dict, arrays: dict) -> None:
-    """Write an .npz atomically: a temporary file in the same folder, then a rename."""
-    path = os.fspath(path)
     text = json.dumps({"format": FORMAT, "version": VERSION, **header})
     entries = {HEADER: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
-    temporary = f"{path}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(temporary, "xb") as file:
-            np.savez(file, **entries)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **entries)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -153,6 +147,7 @@ def load_model(path, compile: bool = True) -> Module:
     except ValueError as error:
         raise ModelFileError(f"load_model: {path}: {error}") from None
     _load_weights_into(model, arrays, path)
+    model.metadata = header.get("metadata") or {}
     config = header.get("compile")
     optimizer = _rebuild_optimizer(header.get("optimizer"), arrays, model, path)
     optimizer = optimizer or (config or {}).get("optimizer")  # a name, if never built

@@ -82,6 +82,7 @@ class KerasMethods:
 
     optimizer = None
     history: History | None = None
+    metadata: dict | None = None  # JSON saved with the model (the CLI keeps class names here)
     _compiled: dict | None = None
 
     @property
@@ -284,7 +285,7 @@ class KerasMethods:
         """Write the architecture, the weights and (when compiled) the loss, metrics and
         optimizer state to one ``.npz`` file; ``nn.load_model(path)`` reads it back."""
         optimizer = self.optimizer if include_optimizer else None
-        io.save_model(self, path, optimizer=optimizer, compile_config=self._compile_config())
+        io.save_model(self, path, optimizer, self._compile_config(), self.metadata)
 
     def save_weights(self, path) -> None:
         io.save_weights(self, path)
@@ -498,8 +499,8 @@ class Sequential(KerasMethods, Module):
             layer.name = entry.get("name") or layer.name
             layers.append(layer)
         model = cls(*layers, name=config.get("name"))
-        if config.get("input_shape") is not None and not model.built:
-            model.build(tuple(config["input_shape"]))
+        if config.get("input_shape") is not None:
+            model.build(tuple(config["input_shape"]))  # builds lazy layers, keeps the shape
         return model
 
 

@@ -16,6 +16,7 @@ from numpynn.layers.activation import (
 from numpynn.layers.dropout import Dropout
 from numpynn.layers.linear import Dense, Identity, Linear
 from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
+from numpynn.layers.normalization import Normalization
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "Multiply",
+    "Normalization",
     "ReLU",
     "Reshape",
     "SiLU",

@@ -1,0 +1,5 @@
+"""``python -m numpynn``: the command line (see ``numpynn.cli``)."""
+
+from numpynn.cli import run
+
+run()

@@ -92,6 +92,14 @@ def torch_two_branches(t):
     return Twin()
 
 
+class FrozenDropout2d(nn.Dropout2d):
+    """Dropout2d that draws the same channel mask on every call."""
+
+    def forward(self, x):
+        self._rng = np.random.default_rng(7)
+        return super().forward(x)
+
+
 @dataclass
 class LayerCase:
     id: str
@@ -198,6 +206,112 @@ LAYERS = [
         None,
         bad_shape=(3, 2, 2),
     ),
+    LayerCase(
+        "Conv2d",
+        lambda: nn.Conv2d(2, 3, 3),
+        (2, 5, 4),
+        lambda t: t.nn.Conv2d(2, 3, 3),
+        bad_shape=(3, 5, 4),
+    ),
+    LayerCase(
+        "Conv2d-stride2-pad1-rect",
+        lambda: nn.Conv2d(2, 4, (3, 2), stride=2, padding=1),
+        (2, 5, 6),
+        lambda t: t.nn.Conv2d(2, 4, (3, 2), stride=2, padding=1),
+    ),
+    LayerCase(
+        "Conv2d-same-dilation2-groups2",
+        lambda: nn.Conv2d(4, 2, 3, padding="same", dilation=2, groups=2, bias=False),
+        (4, 5, 5),
+        lambda t: t.nn.Conv2d(4, 2, 3, padding="same", dilation=2, groups=2, bias=False),
+    ),
+    LayerCase("Conv2d-lazy-1x1", lambda: nn.Conv2d(None, 3, 1), (2, 3, 3), None),
+    LayerCase(
+        "Conv1d",
+        lambda: nn.Conv1d(2, 3, 3, stride=2, padding=1),
+        (2, 7),
+        lambda t: t.nn.Conv1d(2, 3, 3, stride=2, padding=1),
+        bad_shape=(3, 7),
+    ),
+    LayerCase(
+        "Conv2D-keras-relu",
+        lambda: nn.Conv2D(3, 3, padding="same", activation="relu"),
+        (2, 4, 4),
+        None,
+        away_from_zero,
+    ),
+    LayerCase(
+        "MaxPool2d",
+        lambda: nn.MaxPool2d(2),
+        (2, 4, 6),
+        lambda t: t.nn.MaxPool2d(2),
+        bad_shape=(4, 6),
+    ),
+    LayerCase(
+        "MaxPool2d-3-stride2-pad1",
+        lambda: nn.MaxPool2d(3, stride=2, padding=1),
+        (2, 5, 5),
+        lambda t: t.nn.MaxPool2d(3, stride=2, padding=1),
+    ),
+    LayerCase(
+        "AvgPool2d-3-stride2-pad1",
+        lambda: nn.AvgPool2d(3, stride=2, padding=1),
+        (2, 5, 4),
+        lambda t: t.nn.AvgPool2d(3, stride=2, padding=1),
+    ),
+    LayerCase("MaxPool1d", lambda: nn.MaxPool1d(2), (3, 6), lambda t: t.nn.MaxPool1d(2)),
+    LayerCase(
+        "MaxPooling2D-same",
+        lambda: nn.MaxPooling2D(2, padding="same"),
+        (2, 5, 5),
+        None,  # Keras's "same" pads after; PyTorch's MaxPool2d pads both sides
+    ),
+    LayerCase(
+        "AdaptiveAvgPool2d",
+        lambda: nn.AdaptiveAvgPool2d(1),
+        (3, 4, 5),
+        lambda t: t.nn.AdaptiveAvgPool2d(1),
+        bad_shape=(3, 4),
+    ),
+    LayerCase(
+        "GlobalAveragePooling2D",
+        nn.GlobalAveragePooling2D,
+        (3, 4, 5),
+        lambda t: t.nn.Sequential(t.nn.AdaptiveAvgPool2d(1), t.nn.Flatten()),
+    ),
+    LayerCase(
+        "BatchNorm2d",
+        lambda: nn.BatchNorm2d(3),
+        (3, 4, 5),
+        lambda t: t.nn.BatchNorm2d(3),
+        bad_shape=(2, 4, 5),
+    ),
+    LayerCase(
+        "BatchNorm1d-sequences",
+        lambda: nn.BatchNorm1d(2, momentum=0.3, eps=1e-3),
+        (2, 5),
+        lambda t: t.nn.BatchNorm1d(2, momentum=0.3, eps=1e-3),
+    ),
+    LayerCase(
+        "BatchNormalization-keras",
+        nn.BatchNormalization,
+        (3, 4, 4),
+        lambda t: t.nn.BatchNorm2d(3, eps=1e-3, momentum=0.01),
+    ),
+    LayerCase(
+        "LayerNorm",
+        lambda: nn.LayerNorm(6),
+        (2, 6),
+        lambda t: t.nn.LayerNorm(6),
+        bad_shape=(2, 5),
+    ),
+    LayerCase(
+        "LayerNorm-2d-noaffine",
+        lambda: nn.LayerNorm((3, 4), elementwise_affine=False),
+        (3, 4),
+        lambda t: t.nn.LayerNorm((3, 4), elementwise_affine=False),
+    ),
+    LayerCase("Dropout2d-frozen", lambda: FrozenDropout2d(0.4), (4, 3, 3), None),
     LayerCase(
         "Model-residual",
         residual_block,

@@ -81,6 +81,20 @@ def test_evaluate_predict_and_summary(trained, tmp_path):
     assert result.returncode == 0 and "Total params: 17,226" in result.stdout
 
 
+def test_train_a_cnn_on_the_digits(tmp_path):
+    result = numpynn(
+        "train", "--model", "cnn", "--epochs", "8", "--quiet", "--out", "run", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.95
+    x, y, _ = nn.data.load_digits()
+    np.save(tmp_path / "two.npy", x[:2])  # flat samples: predict shapes them into images
+    result = numpynn("predict", tmp_path / "run" / "model.npz", tmp_path / "two.npy", cwd=tmp_path)
+    assert [line.split()[1] for line in result.stdout.splitlines()] == [str(v) for v in y[:2]]
+    result = numpynn("train", "--model", "cnn", "--dataset", "iris", cwd=tmp_path)
+    assert result.returncode == 2 and "--model cnn needs images" in result.stderr
+
+
 def test_train_on_a_csv_file(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 3))

@@ -46,3 +46,18 @@ def test_extreme_probabilities():
     np.testing.assert_array_equal(nn.Dropout(0.0)(x), x)
     with pytest.raises(ValueError, match="drop probability"):
         nn.Dropout(1.5)
+
+
+def test_dropout2d_drops_whole_channels_and_rescales():
+    x = np.ones((64, 8, 3, 3), dtype=np.float32)
+    layer = nn.Dropout2d(0.25, seed=0)
+    out = layer(x)
+    per_channel = out.reshape(64, 8, -1)
+    assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))  # a channel is kept or not
+    assert set(np.unique(out).tolist()) <= {0.0, float(np.float32(1 / 0.75))}
+    assert abs(np.mean(out == 0) - 0.25) < 0.06  # p is the drop probability
+    np.testing.assert_array_equal(layer.backward(np.ones_like(out)), out)  # same mask
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match=r"Dropout2d\(p=0.25\): expected \(N, C, H, W\)"):
+        nn.Dropout2d(0.25)(np.ones((4, 3)))

@@ -62,3 +62,9 @@ def test_full_batch_example_shortened(tmp_path):
 def test_leaky_mlp_example_shortened(capsys):
     assert run_example("leaky_mlp")(epochs=1, limit=5000) > 0.7
     assert "Epoch 1/1" in capsys.readouterr().out
+
+
+@needs_fashion
+def test_cnn_example_shortened(capsys):
+    assert run_example("cnn")(epochs=1, limit=2048) > 0.6
+    assert "epoch 1: loss" in capsys.readouterr().out

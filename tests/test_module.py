@@ -103,6 +103,8 @@ def test_lazy_layer_needs_an_input_before_saving_or_loading():
         model.load_state_dict({})
     model(np.zeros((1, 4), dtype=np.float32))
     assert model.state_dict()["2.weight"].shape == (3, 5)
+    with pytest.raises(RuntimeError, match=r"layers \['0'\] have no parameters yet"):
+        nn.Sequential(nn.Dense(4, activation="relu")).state_dict()  # a layer with a child
     # a first layer of known size lets Sequential build the lazy layers after it at once
     assert nn.Sequential(nn.Linear(4, 5), nn.Linear(None, 3)).state_dict()["1.weight"].shape == (
         3,

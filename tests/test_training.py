@@ -373,6 +373,19 @@ def test_verbose_levels(capsys):
 # --- errors ----------------------------------------------------------------------------------
 
 
+def test_an_optimizer_made_before_the_model_was_built_is_refused():
+    model = nn.Sequential(nn.Dense(8, activation="relu"), nn.Dense(3))  # lazy: no weights yet
+    optimizer = nn.optim.Adam(model.parameters() or [nn.Parameter(np.zeros(1))])
+    with pytest.raises(
+        ValueError, match="before the model was built: the layers 0, 1 have no parameters"
+    ):
+        model.compile(optimizer, "mse")
+    model.compile("adam", nn.CrossEntropyLoss())  # by name: made once the model is built
+    x, y = blobs(16)
+    model.fit(x, y, verbose=0)
+    assert len(model.optimizer.param_groups[0]["params"]) == 4
+
+
 def test_errors_a_user_can_act_on():
     x, y = blobs(20)
     model = mlp()

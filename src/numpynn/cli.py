@@ -3,6 +3,7 @@
     numpynn train                       # an MLP on the bundled 8x8 digits, in seconds
     numpynn train --dataset fashion-mnist --hidden 256,128 --epochs 5
     numpynn train --csv data.csv --target label
+    numpynn train --model cnn                     # a small CNN on the digits
     numpynn evaluate runs/<time>/model.npz
     numpynn predict runs/<time>/model.npz digit.png     # or a .npy or .csv of samples
     numpynn summary runs/<time>/model.npz
@@ -27,7 +28,7 @@ from numpynn import data, metrics, names
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
-from numpynn.layers import Dense, Normalization
+from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization
 from numpynn.model import Sequential
 
 DATASETS = ("digits", "iris", "mnist", "fashion-mnist")
@@ -170,6 +171,26 @@ def build_mlp(x_train, classes: int, hidden, activation: str, normalize: bool) -
     return model
 
 
+def build_cnn(image_shape, classes: int, hidden, activation: str) -> Sequential:
+    """Two blocks of Conv2D(3x3, same) and 2x2 max-pooling (16 and 32 filters), then the
+    dense layers; for (N, 1, H, W) images."""
+    layers = [
+        Conv2D(16, 3, padding="same", activation=activation, input_shape=(1, *image_shape)),
+        MaxPooling2D(2),
+        Conv2D(32, 3, padding="same", activation=activation),
+        MaxPooling2D(2),
+        Flatten(),
+    ]
+    layers += [Dense(h, activation=activation) for h in hidden]
+    layers.append(Dense(classes, activation="softmax"))
+    return Sequential(layers)
+
+
+def _as_model_input(x, model_kind, image_shape):
+    """Flat samples as the model takes them: (N, 1, H, W) images for a CNN."""
+    return x.reshape(len(x), 1, *image_shape) if model_kind == "cnn" else x
+
+
 def _hidden(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
@@ -184,8 +205,6 @@ def train(args) -> int:
     source = "csv" if args.csv else args.dataset
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
-    if args.model != "mlp":
-        raise UsageError(f"--model {args.model}: only 'mlp' exists yet (convolution comes later)")
     defaults = DEFAULTS[source]
     hidden = _hidden(args.hidden or defaults["hidden"])
     epochs = args.epochs or defaults["epochs"]
@@ -200,14 +219,25 @@ def train(args) -> int:
     x_train, y_train, x_test, y_test, class_names, image_shape = load_split(
         source, args.seed, args.csv, args.target, args.data_root
     )
-    model = build_mlp(x_train, len(class_names), hidden, args.activation, image_shape is None)
+    if args.model == "cnn":
+        if image_shape is None:
+            raise UsageError(
+                f"--model cnn needs images (digits, mnist, fashion-mnist), not {source}"
+            )
+        hidden = _hidden(args.hidden or "128")
+        model = build_cnn(image_shape, len(class_names), hidden, args.activation)
+        x_train, x_test = (_as_model_input(x, "cnn", image_shape) for x in (x_train, x_test))
+    else:
+        model = build_mlp(x_train, len(class_names), hidden, args.activation, image_shape is None)
     optimizer = names.get("optimizer", args.optimizer, model.parameters(), lr=lr)
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     say = (lambda *a: None) if args.quiet else print
-    say(
-        f"numpynn train: {source}, {len(x_train)} training and {len(x_test)} test samples, "
-        f"MLP {x_train.shape[1]}-{'-'.join(map(str, hidden))}-{len(class_names)}"
+    layout = (
+        f"CNN (conv 16, conv 32, dense {','.join(map(str, hidden))})"
+        if args.model == "cnn"
+        else f"MLP {x_train.shape[1]}-{'-'.join(map(str, hidden))}-{len(class_names)}"
     )
+    say(f"numpynn train: {source}, {len(x_train)} training, {len(x_test)} test samples, {layout}")
     history = model.fit(
         x_train,
         y_train,
@@ -231,7 +261,8 @@ def train(args) -> int:
         "dataset": source,
         "class_names": list(class_names),
         "image_shape": image_shape,
-        "features": int(x_train.shape[1]),
+        "features": int(np.prod(x_train.shape[1:])),
+        "model": args.model,
         "seed": args.seed,
         "test_size": TEST_SIZE,
         "csv": str(args.csv) if args.csv else None,
@@ -283,6 +314,7 @@ def evaluate(args) -> int:
     _, _, x_test, y_test, class_names, _ = load_split(
         source, meta.get("seed", 0), csv_path, target, args.data_root
     )
+    x_test = _as_model_input(x_test, meta.get("model"), meta.get("image_shape"))
     predicted = model.predict(x_test, batch_size=1024).argmax(axis=1)
     print(f"test accuracy: {np.mean(predicted == y_test):.4f} on {len(y_test)} samples of {source}")
     print(metrics.classification_report(y_test, predicted, meta.get("class_names") or class_names))
@@ -294,6 +326,7 @@ def predict(args) -> int:
     meta = model.metadata or {}
     features = meta.get("features") or (model.input_shape or (None, None))[1]
     x = read_inputs(args.input, meta.get("image_shape"), features)
+    x = _as_model_input(x, meta.get("model"), meta.get("image_shape"))
     probabilities = model.predict(x, batch_size=1024)
     class_names = meta.get("class_names") or [str(i) for i in range(probabilities.shape[1])]
     for i, p in enumerate(probabilities):
@@ -320,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits")
     t.add_argument("--csv", type=pathlib.Path, help="train on a CSV file instead (with --target)")
     t.add_argument("--target", help="the CSV column to predict")
-    t.add_argument("--model", choices=("mlp",), default="mlp")
+    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="cnn: images only")
     t.add_argument("--hidden", help="hidden layer sizes, e.g. 256,128")
     t.add_argument("--activation", default="relu", help="a name such as relu, tanh, gelu")
     t.add_argument("--epochs", type=int)

@@ -98,6 +98,8 @@ def gradcheck(
     the worst element.
     """
     inputs = [_as_float64(x) for x in inputs]
+    if not getattr(f, "built", True):
+        f(*inputs)  # a lazy layer makes its parameters now, so that they are cast below
     params = list(f.named_parameters()) if hasattr(f, "named_parameters") else []
     saved_params = [(p, p.data, p.grad) for _, p in params]
     saved_buffers = [

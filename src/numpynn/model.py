@@ -265,7 +265,7 @@ class KerasMethods:
             out.append(line((name, _shape_text(shape), f"{count:,}", inbound)[: len(head)]))
         trainable = sum(p.size for p in self.parameters())
         trainable_bytes = sum(p.data.nbytes for p in self.parameters())
-        frozen = [b for _, b in self.named_buffers()]
+        frozen = [b for _, b in self.named_buffers() if b.dtype.kind == "f"]  # not counters
         out += [
             "=" * width,
             f"Total params: {trainable + sum(b.size for b in frozen):,} "
@@ -360,7 +360,9 @@ def _bytes(count: float) -> str:
 
 
 def _parameter_count(layer: Module) -> int:
-    return layer.num_parameters() + sum(b.size for _, b in layer.named_buffers())
+    """Parameters and floating buffers (running statistics), as Keras counts them."""
+    buffers = sum(b.size for _, b in layer.named_buffers() if b.dtype.kind == "f")
+    return layer.num_parameters() + buffers
 
 
 class Sequential(KerasMethods, Module):
@@ -407,8 +409,9 @@ class Sequential(KerasMethods, Module):
                     "weights by assigning the same Parameter to two layers"
                 )
         self._layers.append(layer)
-        if self.input_shape is not None and not layer.built:
-            self.build(self.input_shape)  # the input size is known: build as Keras does
+        shape = self.input_shape
+        if shape is not None and None not in shape[1:] and not layer.built:
+            self.build(shape)  # the input shape is known: build as Keras does
         return self
 
     add = append  # Keras's name
@@ -451,8 +454,14 @@ class Sequential(KerasMethods, Module):
 
     @property
     def input_shape(self):
+        """(None, ...) once known: from an nn.Input, a first layer's input_shape=, a first
+        Linear's size, or the last batch."""
         if self._input_shape is None and self._layers:
-            size = getattr(self._layers[0], "in_features", None)
+            first = self._layers[0]
+            declared = getattr(first, "declared_input_shape", None)
+            if declared is not None:
+                return declared
+            size = getattr(first, "in_features", None)
             return None if size is None else (None, size)
         return self._input_shape
 

@@ -365,7 +365,7 @@ class Module:
         unbuilt = [
             name or type(m).__name__
             for name, m in self.named_modules()
-            if not m.built and not any(True for _ in m.named_children())
+            if not m.built and (m is not self or not any(True for _ in m.named_children()))
         ]
         if unbuilt:
             raise RuntimeError(

@@ -276,6 +276,17 @@ def resolve_optimizer(model: Module, optimizer, xs: list[np.ndarray]):
         return names.get("optimizer", optimizer, model.parameters())
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer: expected a name or an nn.optim optimizer, got {optimizer!r}")
+    if not model.built:
+        # its lazy layers have no parameters yet, so the optimizer cannot hold them: training
+        # would silently leave them at their initial values
+        unbuilt = [name for name, m in model.named_modules() if not m.built and m is not model]
+        raise ValueError(
+            f"the optimizer was made before the model was built: the layers "
+            f"{', '.join(unbuilt)} have no "
+            "parameters yet, so it would never update them. Build the model first (give the "
+            "first layer input_shape=, start a Sequential with nn.Input, or call the model "
+            "once), or pass the optimizer by name (optimizer='adam')"
+        )
     return optimizer
 
 

@@ -13,26 +13,57 @@ from numpynn.layers.activation import (
     Softplus,
     Tanh,
 )
-from numpynn.layers.dropout import Dropout
+from numpynn.layers.conv import Conv1d, Conv2D, Conv2d
+from numpynn.layers.dropout import Dropout, Dropout2d
 from numpynn.layers.linear import Dense, Identity, Linear
 from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
-from numpynn.layers.normalization import Normalization
+from numpynn.layers.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNormalization,
+    LayerNorm,
+    Normalization,
+)
+from numpynn.layers.pooling import (
+    AdaptiveAvgPool2d,
+    AveragePooling2D,
+    AvgPool2d,
+    GlobalAveragePooling2D,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPooling2D,
+)
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
-    "ELU",
-    "GELU",
     "Activation",
+    "AdaptiveAvgPool2d",
     "Add",
     "Average",
+    "AveragePooling2D",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNormalization",
     "Concatenate",
+    "Conv1d",
+    "Conv2D",
+    "Conv2d",
     "Dense",
     "Dropout",
+    "Dropout2d",
+    "ELU",
     "Flatten",
+    "GELU",
+    "GlobalAveragePooling2D",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPooling2D",
     "Multiply",
     "Normalization",
     "ReLU",

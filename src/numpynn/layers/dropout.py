@@ -46,3 +46,29 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: in training, zero whole channels of (N, C, H, W) (or (N, C, L))
+    with probability ``p`` and scale the others by 1 / (1 - p); the identity in eval mode.
+
+    Shape: (N, C, H, W) or (N, C, L), unchanged.
+    """
+
+    def check_input(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(
+                f"{self.describe()}: expected (N, C, H, W) or (N, C, L), got {x.shape}"
+            )
+        return x
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self.mask = None
+            return x
+        rng = self._rng or get_rng()
+        dtype = x.dtype if x.dtype.kind == "f" else np.float64
+        draw = rng.random(x.shape[:2] + (1,) * (x.ndim - 2), dtype=dtype)
+        keep = 1 - self.p
+        self.mask = np.multiply(draw >= self.p, 1 / keep if keep > 0 else 0, dtype=dtype)
+        return x * self.mask

@@ -6,7 +6,7 @@ import math
 
 from numpynn import init, names
 from numpynn._config import Seed, get_rng
-from numpynn.layers.activation import activation_config, get_activation
+from numpynn.layers.activation import KerasLayer
 from numpynn.module import Module, Parameter
 
 
@@ -105,7 +105,7 @@ class Linear(Module):
         return f"Linear({self.in_features} -> {self.out_features})"
 
 
-class Dense(Linear):
+class Dense(KerasLayer, Linear):
     """Keras's fully connected layer: activation(x W^T + b), built from the first input.
 
     The engine is ``Linear``'s; the defaults are Keras's: Glorot-uniform weights, zero bias.
@@ -147,33 +147,12 @@ class Dense(Linear):
         name: str | None = None,
         seed: Seed = None,
     ):
-        for initializer in (kernel_initializer, bias_initializer):
-            names.lookup("initializer", initializer)  # an unknown name fails now, not at build
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self._set_initializers(kernel_initializer, bias_initializer)
         if input_shape is not None:
             input_dim = tuple(input_shape)[-1]
         super().__init__(input_dim, units, bias=use_bias, seed=seed)
-        self.activation = get_activation(activation)  # after the weights: they list first
-        self._activation_spec = activation_config(activation, self.activation)
+        self._set_activation(activation)  # after the weights: they list first
         self.name = name
-
-    def initial_weights(self, shape, rng):
-        weight = names.get("initializer", self.kernel_initializer, shape, seed=rng)
-        if not self.use_bias:
-            return weight, None
-        return weight, names.get("initializer", self.bias_initializer, shape[:1], seed=rng)
-
-    def forward(self, x):
-        out = super().forward(x)
-        return out if self.activation is None else self.activation(out)
-
-    def backward(self, grad):
-        if self.activation is not None:
-            grad = self.activation.backward(grad)
-        return super().backward(grad)
-
-    def output_activation(self, index=0):
-        return None if self.activation is None else self.activation.output_activation(index)
 
     def get_config(self):
         return {

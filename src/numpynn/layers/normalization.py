@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn._config import get_default_dtype
-from numpynn.module import Module
+from numpynn.module import Module, Parameter
 
 
 class Normalization(Module):
@@ -90,3 +90,224 @@ class Normalization(Module):
 
     def extra_repr(self):
         return f"axis={self.axis}, features={None if self.mean is None else len(self.mean)}"
+
+
+class _BatchNorm(Module):
+    """Batch normalization over the batch (and spatial) axes, per channel (axis 1):
+
+        y = gamma (x - mean) / sqrt(var + eps) + beta
+
+    In training, mean and (biased) var are the batch's, and the running statistics move by
+    ``momentum``: running = (1 - momentum) running + momentum batch, with the *unbiased*
+    batch variance (PyTorch's rule). In eval mode the running statistics are used.
+
+    Backward in training (m values per channel, x_hat the normalised input):
+    dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)).
+    """
+
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    dims: tuple[int, ...] = (2,)
+
+    def __init__(
+        self,
+        num_features: int | None,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+    ):
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: momentum must lie in [0, 1], got {momentum}")
+        self.num_features, self.eps, self.momentum, self.affine = (
+            num_features,
+            eps,
+            momentum,
+            affine,
+        )
+        self.built = False
+        if num_features is not None:
+            self.build((None, num_features))
+
+    def build(self, input_shape):
+        if input_shape[1] is None:
+            raise ValueError(f"{self.describe()}: cannot build on an unknown channel count")
+        self.num_features = c = int(input_shape[1])
+        dtype = get_default_dtype()
+        if self.affine:
+            self.weight = Parameter(np.ones(c, dtype), "weight")
+            self.bias = Parameter(np.zeros(c, dtype), "bias")
+        self.running_mean, self.running_var = np.zeros(c, dtype), np.ones(c, dtype)
+        self.num_batches_tracked = np.array(0, dtype=np.int64)
+        self.built = True
+
+    def check_input(self, x):
+        if x.ndim not in self.dims or x.shape[1] != self.num_features:
+            shapes = " or ".join(
+                {2: "(N, C)", 3: "(N, C, L)", 4: "(N, C, H, W)"}[d] for d in self.dims
+            ).replace("C", str(self.num_features))
+            raise ValueError(f"{self.describe()}: expected {shapes}, got {x.shape}")
+        if self.training and x.size == x.shape[1]:
+            raise ValueError(
+                f"{self.describe()}: one value per channel in training mode ({x.shape}): "
+                "the batch variance is undefined; use a batch of 2 or more, or eval()"
+            )
+        dtype = self.running_mean.dtype
+        return x if x.dtype == dtype else x.astype(dtype)
+
+    def _shape(self, value, ndim):
+        return value.reshape((1, -1) + (1,) * (ndim - 2))
+
+    def forward(self, x):
+        axes = (0,) + tuple(range(2, x.ndim))
+        if self.training:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            count = x.size // x.shape[1]
+            m = self.momentum
+            self.running_mean *= 1 - m
+            self.running_mean += m * mean
+            self.running_var *= 1 - m
+            self.running_var += m * var * (count / (count - 1))  # unbiased, as PyTorch
+            self.num_batches_tracked += 1
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.inv_std = self._shape(1 / np.sqrt(var + self.eps), x.ndim)
+        self.x_hat = (x - self._shape(mean, x.ndim)) * self.inv_std
+        self.axes, self.batch_stats = axes, self.training
+        if not self.affine:
+            return self.x_hat
+        return self.x_hat * self._shape(self.weight.data, x.ndim) + self._shape(
+            self.bias.data, x.ndim
+        )
+
+    def backward(self, grad):
+        ndim, axes = grad.ndim, self.axes
+        if self.affine:
+            self.weight.grad += (grad * self.x_hat).sum(axis=axes)
+            self.bias.grad += grad.sum(axis=axes)
+            grad = grad * self._shape(self.weight.data, ndim)
+        if not self.batch_stats:  # eval: a fixed affine map
+            return grad * self.inv_std
+        mean_grad = grad.mean(axis=axes, keepdims=True)
+        mean_grad_xhat = (grad * self.x_hat).mean(axis=axes, keepdims=True)
+        return self.inv_std * (grad - mean_grad - self.x_hat * mean_grad_xhat)
+
+    def get_config(self):
+        return {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": self.affine,
+        }
+
+    def extra_repr(self):
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs, per channel (see ``_BatchNorm``)."""
+
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of images (N, C, H, W), per channel (see ``_BatchNorm``)."""
+
+    dims = (4,)
+
+
+class BatchNormalization(_BatchNorm):
+    """Keras's ``BatchNormalization`` on channels-first data (axis 1): (N, C), (N, C, L) or
+    (N, C, H, W), channels from the first input (or ``num_features``). Keras's
+    ``momentum=0.99`` weighs the old
+    running value, so it is PyTorch's ``momentum = 1 - 0.99``; ``epsilon`` defaults to 1e-3."""
+
+    dims = (2, 3, 4)
+
+    def __init__(
+        self,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        num_features: int | None = None,
+        name: str | None = None,
+    ):
+        if center != scale:
+            raise ValueError("BatchNormalization: center and scale are supported together only")
+        self.keras_momentum = momentum
+        super().__init__(num_features, epsilon, round(1 - momentum, 12), center)
+        self.name = name
+
+    def get_config(self):
+        return {
+            "momentum": self.keras_momentum,
+            "epsilon": self.eps,
+            "center": self.affine,
+            "scale": self.affine,
+            "num_features": self.num_features,
+        }
+
+
+class LayerNorm(Module):
+    """Layer normalization over the last dimensions ``normalized_shape``, per sample:
+
+        y = gamma (x - mean) / sqrt(var + eps) + beta,  gamma and beta of normalized_shape.
+
+    Backward: dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps), g = dy gamma.
+
+    Shape: (*, *normalized_shape), unchanged.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            dtype = get_default_dtype()
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype), "weight")
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype), "bias")
+
+    def check_input(self, x):
+        k = len(self.normalized_shape)
+        if x.shape[-k:] != self.normalized_shape or x.ndim < k:
+            raise ValueError(
+                f"{self.describe()}: expected input (*, "
+                f"{', '.join(map(str, self.normalized_shape))}), got {x.shape}"
+            )
+        if self.elementwise_affine and x.dtype != self.weight.dtype:
+            return x.astype(self.weight.dtype)
+        return x
+
+    def forward(self, x):
+        axes = tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        self.inv_std = 1 / np.sqrt(x.var(axis=axes, keepdims=True) + self.eps)
+        self.x_hat, self.axes = (x - mean) * self.inv_std, axes
+        if not self.elementwise_affine:
+            return self.x_hat
+        return self.x_hat * self.weight.data + self.bias.data
+
+    def backward(self, grad):
+        axes = self.axes
+        if self.elementwise_affine:
+            batch_axes = tuple(range(grad.ndim - len(axes)))
+            self.weight.grad += (grad * self.x_hat).sum(axis=batch_axes)
+            self.bias.grad += grad.sum(axis=batch_axes)
+            grad = grad * self.weight.data
+        mean_grad = grad.mean(axis=axes, keepdims=True)
+        mean_grad_xhat = (grad * self.x_hat).mean(axis=axes, keepdims=True)
+        return self.inv_std * (grad - mean_grad - self.x_hat * mean_grad_xhat)
+
+    def get_config(self):
+        return {
+            "normalized_shape": list(self.normalized_shape),
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+        }
+
+    def extra_repr(self):
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

@@ -1,0 +1,155 @@
+"""CNN training speed and memory: numpynn against PyTorch on the same machine.
+
+Conv(1->8, 3x3, pad 1)-ReLU-MaxPool2 - Conv(8->16, 3x3, pad 1)-ReLU-MaxPool2 - Flatten -
+Linear(784->128)-ReLU-Linear(128->10), softmax cross-entropy, SGD momentum 0.9, batch 128,
+synthetic float32 images (same data, weights and batch order for both). Time: each
+repetition runs ``--steps`` steps of each library in turn, in one process; the medians are
+scaled to one epoch of 60,000 samples. Peak memory: each library trains alone in a fresh
+subprocess, and the figure is the growth of its peak RSS over the training (data and
+imports excluded).
+
+    python benchmarks/cnn.py                      # 5 repetitions of 60 steps
+    python benchmarks/cnn.py --reps 3 --steps 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import numpynn as nn
+
+
+def make_data(steps, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((steps * batch_size, 1, 28, 28), dtype=np.float32)
+    return x, rng.integers(0, 10, steps * batch_size)
+
+
+def numpynn_model():
+    nn.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+def numpynn_runner(x, y, batch_size):
+    model = numpynn_model()
+    loss_fn = nn.CrossEntropyLoss()
+    opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def run():
+        for start in range(0, len(x), batch_size):
+            loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+
+    return run
+
+
+def torch_runner(x, y, batch_size):
+    import torch
+
+    t = torch.nn
+    model = t.Sequential(
+        t.Conv2d(1, 8, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
+        t.Conv2d(8, 16, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
+        t.Flatten(), t.Linear(784, 128), t.ReLU(), t.Linear(128, 10),
+    )  # fmt: skip
+    state = numpynn_model().state_dict()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    loss_fn = t.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        for start in range(0, len(tx), batch_size):
+            loss = loss_fn(model(tx[start : start + batch_size]), ty[start : start + batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def rss(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in KiB (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def peak_memory(library: str, steps: int, batch_size: int, threads: int) -> float:
+    """MiB of peak-RSS growth while ``library`` trains, measured in a fresh process."""
+    threads_line = (
+        f"import torch; torch.set_num_threads({threads})\n" if library == "pytorch" else ""
+    )
+    runner = "torch_runner" if library == "pytorch" else "numpynn_runner"
+    code = (
+        "import sys, json; sys.path.insert(0, 'benchmarks'); import cnn\n"
+        f"x, y = cnn.make_data({steps}, {batch_size})\n"
+        + threads_line
+        + f"run = cnn.{runner}(x, y, {batch_size})\n"
+        "before = cnn.rss('VmRSS')\n"
+        "open('/proc/self/clear_refs', 'w').write('5')  # resets the peak (VmHWM) to now\n"
+        "run()\n"
+        "print(json.dumps((cnn.rss('VmHWM') - before) / 1024))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, "benchmarks")
+    from mlp import blas_threads
+
+    threads = blas_threads()
+    x, y = make_data(args.steps, args.batch_size)
+    runners = {"numpynn": numpynn_runner(x, y, args.batch_size)}
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        runners["pytorch"] = torch_runner(x, y, args.batch_size)
+    except ImportError:
+        print("pytorch: skipped (not installed; pip install torch==2.13.0)")
+    for run in runners.values():
+        run()  # warm-up
+    times = {name: [] for name in runners}
+    for _ in range(args.reps):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    per_epoch = 60_000 / (args.steps * args.batch_size)
+    print(
+        f"CNN, batch {args.batch_size}, {args.steps} steps x {args.reps} reps, {threads} threads, "
+        f"numpy {np.__version__}"
+    )
+    medians = {name: statistics.median(ts) * per_epoch for name, ts in times.items()}
+    memory = {name: peak_memory(name, args.steps, args.batch_size, threads) for name in runners}
+    for name in runners:
+        print(f"  {name:8s} {medians[name]:7.2f} s/epoch   peak memory +{memory[name]:.0f} MiB")
+    if "pytorch" in medians:
+        print(f"  ratio numpynn / pytorch: time {medians['numpynn'] / medians['pytorch']:.2f}, "
+              f"memory {memory['numpynn'] / max(memory['pytorch'], 1e-9):.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

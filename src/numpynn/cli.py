@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from numpynn import data, metrics, names
+from numpynn import data, metrics, names, plot
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
@@ -209,7 +209,8 @@ def train(args) -> int:
     hidden = _hidden(args.hidden or defaults["hidden"])
     epochs = args.epochs or defaults["epochs"]
     batch_size = args.batch_size or defaults["batch_size"]
-    lr = args.lr or defaults["lr"]
+    # the datasets' tuned rate is Adam's; another optimizer by name keeps Keras's default
+    lr = args.lr or (defaults["lr"] if args.optimizer == "adam" else None)
     for kind, value in (("activation", args.activation), ("optimizer", args.optimizer)):
         try:
             names.lookup(kind, value)
@@ -229,7 +230,8 @@ def train(args) -> int:
         x_train, x_test = (_as_model_input(x, "cnn", image_shape) for x in (x_train, x_test))
     else:
         model = build_mlp(x_train, len(class_names), hidden, args.activation, image_shape is None)
-    optimizer = names.get("optimizer", args.optimizer, model.parameters(), lr=lr)
+    options = {} if lr is None else {"lr": lr}
+    optimizer = names.get("optimizer", args.optimizer, model.parameters(), **options)
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     say = (lambda *a: None) if args.quiet else print
     layout = (
@@ -283,8 +285,6 @@ def train(args) -> int:
         json.dump(results, f, indent=2)
     written = ["model.npz", "metrics.json"]
     try:
-        from numpynn import plot
-
         plot.plot_history(history, out / "history.png", title=f"{source}: training")
         plot.plot_confusion_matrix(matrix, out / "confusion.png", class_names)
         written += ["history.png", "confusion.png"]
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
-    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--lr", type=float, help="learning rate (default: tuned per dataset for adam)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--validation-split", type=float, default=0.1)
     t.add_argument("--out", type=pathlib.Path, help="output folder (default runs/<date>-<time>)")

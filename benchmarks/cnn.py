@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
 import subprocess
 import sys
-import time
 
 import numpy as np
+from common import alternating_times, blas_threads, median
 
 import numpynn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def make_data(steps, batch_size, seed=0):
@@ -97,7 +99,7 @@ def peak_memory(library: str, steps: int, batch_size: int, threads: int) -> floa
     )
     runner = "torch_runner" if library == "pytorch" else "numpynn_runner"
     code = (
-        "import sys, json; sys.path.insert(0, 'benchmarks'); import cnn\n"
+        f"import sys, json; sys.path.insert(0, {HERE!r}); import cnn\n"
         f"x, y = cnn.make_data({steps}, {batch_size})\n"
         + threads_line
         + f"run = cnn.{runner}(x, y, {batch_size})\n"
@@ -116,9 +118,6 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args(argv)
-    sys.path.insert(0, "benchmarks")
-    from mlp import blas_threads
-
     threads = blas_threads()
     x, y = make_data(args.steps, args.batch_size)
     runners = {"numpynn": numpynn_runner(x, y, args.batch_size)}
@@ -129,20 +128,13 @@ def main(argv=None):
         runners["pytorch"] = torch_runner(x, y, args.batch_size)
     except ImportError:
         print("pytorch: skipped (not installed; pip install torch==2.13.0)")
-    for run in runners.values():
-        run()  # warm-up
-    times = {name: [] for name in runners}
-    for _ in range(args.reps):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+    times = alternating_times(runners, args.reps)
     per_epoch = 60_000 / (args.steps * args.batch_size)
     print(
         f"CNN, batch {args.batch_size}, {args.steps} steps x {args.reps} reps, {threads} threads, "
         f"numpy {np.__version__}"
     )
-    medians = {name: statistics.median(ts) * per_epoch for name, ts in times.items()}
+    medians = {name: median(ts) * per_epoch for name, ts in times.items()}
     memory = {name: peak_memory(name, args.steps, args.batch_size, threads) for name in runners}
     for name in runners:
         print(f"  {name:8s} {medians[name]:7.2f} s/epoch   peak memory +{memory[name]:.0f} MiB")

@@ -13,11 +13,9 @@ machine state); the figures are medians, scaled to seconds per epoch of 60,000 s
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
 
 import numpy as np
+from common import alternating_times, blas_threads, median
 
 import numpynn as nn
 
@@ -86,15 +84,6 @@ def torch_runner(torch, x, y, batch_size, model_np):
     return run
 
 
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-
-        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
-    except ImportError:
-        return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
@@ -114,14 +103,7 @@ def main(argv=None):
     except ImportError:
         print("pytorch: skipped (not installed; pip install torch==2.13.0)")
 
-    for run in runners.values():
-        run()  # warm-up: allocations, BLAS thread start
-    times = {name: [] for name in runners}
-    for _ in range(args.reps):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+    times = alternating_times(runners, args.reps)
 
     per_epoch = 60_000 / (args.steps * args.batch_size)
     print(
@@ -130,7 +112,7 @@ def main(argv=None):
     )
     medians = {}
     for name, ts in times.items():
-        medians[name] = statistics.median(ts) * per_epoch
+        medians[name] = median(ts) * per_epoch
         print(f"  {name:8s} {medians[name]:7.3f} s/epoch  (min {min(ts) * per_epoch:.3f})")
     print(f"  ratio fit / numpynn loop: {medians['fit'] / medians['numpynn']:.2f}")
     if "pytorch" in medians:

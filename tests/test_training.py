@@ -61,6 +61,42 @@ def test_fit_is_the_hand_written_loop_bit_for_bit():
     assert history.epoch == [0, 1, 2]
 
 
+def test_fit_over_a_dataloader_is_the_loop_over_it():
+    x, y = blobs()
+    model, twin = mlp(dropout=0.0), mlp(dropout=0.0)
+    opt = nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loader = nn.data.DataLoader(x, y, batch_size=24, shuffle=True, seed=3)
+    history = nn.fit(
+        model,
+        loader,
+        loss=nn.CrossEntropyLoss(),
+        optimizer=opt,
+        epochs=2,
+        verbose=0,
+        validation_data=(x[:50], y[:50]),
+    )
+    opt2, loss_fn = nn.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9), nn.CrossEntropyLoss()
+    same_batches = nn.data.DataLoader(x, y, batch_size=24, shuffle=True, seed=3)
+    for _ in range(2):  # each pass over the loader draws a new order from its generator
+        for xb, yb in same_batches:
+            loss_fn(twin(xb), yb)
+            opt2.zero_grad()
+            twin.backward(loss_fn.backward())
+            opt2.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert set(history.history) == {"loss", "val_loss"}
+    keras_style = mlp(head="softmax")
+    keras_style.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert len(keras_style.fit(loader, epochs=2, verbose=0).history["accuracy"]) == 2
+    with pytest.raises(
+        ValueError, match="a DataLoader gives both inputs and targets.*y cannot be given"
+    ):
+        nn.fit(model, loader, y, loss=nn.CrossEntropyLoss(), optimizer=opt, verbose=0)
+    with pytest.raises(ValueError, match="its y cannot be missing"):
+        nn.fit(model, nn.data.DataLoader(x), loss=nn.CrossEntropyLoss(), optimizer=opt)
+
+
 def test_nn_fit_trains_any_module_with_named_choices():
     x, y = blobs()
     model = nn.Linear(4, 3)

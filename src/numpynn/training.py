@@ -43,6 +43,7 @@ from numpynn import metrics as metric_functions
 from numpynn import names
 from numpynn._config import Seed, get_rng
 from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger
+from numpynn.data import DataLoader
 from numpynn.layers.activation import LogitGradient, Sigmoid, Softmax
 from numpynn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossentropy, Loss
 from numpynn.module import Module
@@ -291,8 +292,20 @@ def resolve_optimizer(model: Module, optimizer, xs: list[np.ndarray]):
 
 
 def prepare_optimizer(model: Module, optimizer, x):
-    """``resolve_optimizer`` for the raw ``x`` of fit (one array, or a list for several inputs)."""
+    """``resolve_optimizer`` for the raw ``x`` of fit (an array, a list of arrays for
+    several inputs, or a DataLoader)."""
+    x = x.x if isinstance(x, DataLoader) else x
     return resolve_optimizer(model, optimizer, _as_list(x, _count(model), "x"))
+
+
+def _array_batches(xs, ys, weights, batch_size: int, order):
+    """(inputs, targets, sample weights) of each batch, in ``order`` (None: as stored)."""
+    n = len(xs[0])
+    for start in range(0, n, batch_size):
+        index = (
+            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        )
+        yield _take(xs, index), _take(ys, index), None if weights is None else weights[index]
 
 
 class _Running:
@@ -386,10 +399,24 @@ def fit(
         initial_epoch: the epoch to start from (to resume); epochs counts from 0.
         seed: int or Generator for the shuffling (default: the library's generator).
 
+    ``x`` may also be a ``nn.data.DataLoader`` of (inputs, targets) batches: each epoch is
+    then one pass over it, in its own order and batch size.
+
     A loss that is NaN or infinite stops training: with a ``TerminateOnNaN`` callback
     quietly, otherwise with a ``FloatingPointError`` naming the epoch and batch.
     """
     objective = Objective(model, loss, metrics, loss_weights)
+    loader = x if isinstance(x, DataLoader) else None
+    if loader is not None:
+        given = {"y": y, "sample_weight": sample_weight, "class_weight": class_weight,
+                 "validation_split": validation_split or None}  # fmt: skip
+        extra = [name for name, value in given.items() if value is not None]
+        if extra or loader.y is None:
+            raise ValueError(
+                "fit: a DataLoader gives both inputs and targets, DataLoader(x, y, ...); "
+                f"{', '.join(extra) or 'its y'} cannot be {'given' if extra else 'missing'} too"
+            )
+        x, y, batch_size = loader.x, loader.y, loader.batch_size
     if y is None:
         raise ValueError("fit: y (the targets) is required")
     xs = _as_list(x, _count(model), "fit: x")
@@ -431,7 +458,7 @@ def fit(
     )
     params = {
         "epochs": epochs,
-        "steps": math.ceil(n / batch_size),
+        "steps": len(loader) if loader is not None else math.ceil(n / batch_size),
         "batch_size": batch_size,
         "samples": n,
         "verbose": verbose,
@@ -443,15 +470,16 @@ def fit(
     for epoch in range(initial_epoch, epochs):
         model.train()
         hooks.on_epoch_begin(epoch, {})
-        order = rng.permutation(n) if shuffle else None
+        if loader is not None:
+            batches = (([xb], [yb], None) for xb, yb in loader)
+        else:
+            order = rng.permutation(n) if shuffle else None
+            batches = _array_batches(xs, ys, weights, batch_size, order)
         running = _Running()
-        for batch, start in enumerate(range(0, n, batch_size)):
-            end = min(start + batch_size, n)
-            index = slice(start, end) if order is None else order[start:end]
-            wb = None if weights is None else weights[index]
+        for batch, (xb, yb, wb) in enumerate(batches):
             hooks.on_train_batch_begin(batch, {})
             try:
-                logs = _step(model, objective, optimizer, _take(xs, index), _take(ys, index), wb)
+                logs = _step(model, objective, optimizer, xb, yb, wb)
             except FloatingPointError as error:
                 hooks.on_train_batch_end(batch, {**running.means(), "loss": math.nan})
                 if not model.stop_training:
@@ -459,7 +487,7 @@ def fit(
                         f"fit: epoch {epoch + 1}, batch {batch + 1}: {error}"
                     ) from None
                 break
-            running.add(logs, end - start)
+            running.add(logs, len(yb[0]))
             hooks.on_train_batch_end(batch, running.means())
             if model.stop_training:
                 break

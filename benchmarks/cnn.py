@@ -52,23 +52,30 @@ def numpynn_runner(x, y, batch_size):
         for start in range(0, len(x), batch_size):
             loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
             opt.zero_grad()
-            model.backward(loss_fn.backward())
+            model.backward_params(loss_fn.backward())  # the data needs no gradient
             opt.step()
 
     return run
 
 
-def torch_runner(x, y, batch_size):
-    import torch
-
+def torch_model(torch, weights_from: nn.Module):
+    """The same network in PyTorch, with the weights of ``weights_from``."""
     t = torch.nn
     model = t.Sequential(
         t.Conv2d(1, 8, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
         t.Conv2d(8, 16, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
         t.Flatten(), t.Linear(784, 128), t.ReLU(), t.Linear(128, 10),
     )  # fmt: skip
-    state = numpynn_model().state_dict()
+    state = weights_from.state_dict()
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return model
+
+
+def torch_runner(x, y, batch_size):
+    import torch
+
+    t = torch.nn
+    model = torch_model(torch, numpynn_model())
     loss_fn = t.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)

@@ -42,7 +42,7 @@ def numpynn_runner(x, y, batch_size):
         for start in range(0, len(x), batch_size):
             loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
             opt.zero_grad()
-            model.backward(loss_fn.backward())
+            model.backward_params(loss_fn.backward())  # the data needs no gradient
             opt.step()
 
     return run, model

@@ -145,3 +145,22 @@ def test_inputs_are_not_mutated(case):
     layer.backward(upstream)
     np.testing.assert_array_equal(x, x_before)
     np.testing.assert_array_equal(upstream, upstream_before)
+
+
+@pytest.mark.parametrize("case", LAYERS, ids=ids)
+def test_backward_params_is_the_parameters_share_of_backward(case):
+    """What fit calls: the same parameter gradients as backward, without the input's."""
+    x = make_input(case, 3)
+    layer = built(case, x).to(np.float64)
+    out = layer(x)
+    upstream = np.random.default_rng(4).standard_normal(np.shape(out))
+    layer.zero_grad()
+    layer.backward(upstream)
+    full = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    layer.zero_grad()
+    layer(x)
+    assert layer.backward_params(upstream) is None
+    for name, p in layer.named_parameters():
+        np.testing.assert_array_equal(p.grad, full[name], err_msg=name)
+    with pytest.raises(RuntimeError, match="before forward"):
+        case.make().backward_params(upstream)

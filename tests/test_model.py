@@ -261,3 +261,21 @@ def test_repr_and_describe():
     assert repr(model).startswith("Model(inputs=['input_1'], outputs=['add_1']")
     assert "(dense_1): Dense(units=5, activation='relu', in=4)" in repr(model)
     assert model.describe() == "Model(input_1 -> add_1)"
+
+
+def test_sequential_backward_params_skips_what_nothing_needs():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2))
+    x = data((3, 2, 3))
+    model.to(np.float64)
+    model(x)
+    upstream = data((3, 2), 1)
+    model.backward(upstream)
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x)
+    calls = []
+    model[1].backward = lambda grad: calls.append("input grad")  # must not be called
+    model.backward_params(upstream)
+    assert calls == []
+    for p, e in zip(model.parameters(), expected):
+        np.testing.assert_array_equal(p.grad, e)

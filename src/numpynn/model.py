@@ -476,6 +476,19 @@ class Sequential(KerasMethods, Module):
             grad = layer.backward(grad)
         return grad
 
+    def backward_params(self, grad):
+        """Parameter gradients only: the layers before the first one with parameters are
+        skipped, and that one computes no input gradient (for a Linear first layer, one of
+        its three matrix products)."""
+        first = next(
+            (i for i, layer in enumerate(self._layers) if any(True for _ in layer.parameters())),
+            len(self._layers),
+        )
+        for layer in reversed(self._layers[first + 1 :]):
+            grad = layer.backward(grad)
+        if first < len(self._layers):
+            self._layers[first].backward_params(grad)
+
     def output_shape(self, input_shape):
         for layer in self._layers:
             input_shape = layer.output_shape(input_shape)

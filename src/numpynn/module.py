@@ -167,8 +167,9 @@ class Module:
         super().__init_subclass__(**kwargs)
         if "forward" in cls.__dict__:
             cls.forward = _marks_forward_done(cls.__dict__["forward"])
-        if "backward" in cls.__dict__:
-            cls.backward = _checks_forward_first(cls.__dict__["backward"])
+        for name in ("backward", "backward_params"):
+            if name in cls.__dict__:
+                setattr(cls, name, _checks_forward_first(cls.__dict__[name]))
         if cls.__module__.startswith("numpynn."):
             names.register("layer")(cls)  # load_model can rebuild every layer of the library
 
@@ -179,6 +180,12 @@ class Module:
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def backward_params(self, grad: np.ndarray) -> None:
+        """Only the parameters' share of ``backward``: for the first layers of a model whose
+        input needs no gradient (PyTorch skips it the same way). A layer whose input gradient
+        is costly (Linear, Conv2d) overrides it; by default it is ``backward``."""
+        self.backward(grad)
 
     def __call__(self, *inputs):
         """Build on the first input if needed, check the input, run ``forward``.

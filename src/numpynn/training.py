@@ -331,7 +331,8 @@ def _step(model, objective: Objective, optimizer, xs, ys, weights) -> dict[str, 
     preds = _outputs(model(*xs))
     logs, grads = objective.losses_and_grads(preds, ys, weights)
     optimizer.zero_grad()
-    model.backward(grads[0] if len(grads) == 1 else grads)
+    # nothing needs the gradient of the data: only the parameters' share of backward
+    model.backward_params(grads[0] if len(grads) == 1 else grads)
     optimizer.step()
     logs.update(objective.metric_values(preds, ys))
     return logs

@@ -30,8 +30,6 @@ import csv
 import hashlib
 import os
 import pathlib
-import urllib.error
-import urllib.request
 from typing import NamedTuple
 
 import numpy as np
@@ -220,6 +218,8 @@ def _download(name: str, folder: pathlib.Path) -> pathlib.Path:
 def _fetch(url: str, path: pathlib.Path, sha256: str, timeout: float = 30.0) -> None:
     """Download ``url`` to ``path`` with a progress bar; keep it only if its SHA-256 is
     ``sha256`` (the partial file is removed on any failure)."""
+    import urllib.request  # imported here: 40 ms of `import numpynn` otherwise
+
     from tqdm import tqdm  # imported here: `import numpynn` stays light
 
     digest = hashlib.sha256()

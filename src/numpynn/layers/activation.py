@@ -329,5 +329,10 @@ class KerasLayer:
             grad = self.activation.backward(grad)
         return super().backward(grad)
 
+    def backward_params(self, grad):
+        if self.activation is not None:
+            grad = self.activation.backward(grad)
+        super().backward_params(grad)
+
     def output_activation(self, index=0):
         return None if self.activation is None else self.activation.output_activation(index)

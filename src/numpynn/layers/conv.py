@@ -198,8 +198,12 @@ class Conv2d(Module):
             self.groups, self.out_channels // self.groups, -1
         )
 
-    def backward(self, grad):
-        grad = grad.reshape(self._as_2d_shape(grad.shape))
+    def backward_params(self, grad):
+        self._parameter_grads(grad.reshape(self._as_2d_shape(grad.shape)))
+
+    def _parameter_grads(self, grad):
+        """Add the weight and bias gradients; return the output gradient as (g, N*OH*OW,
+        O/g) rows, which the input gradient needs too."""
         n, o, oh, ow = grad.shape
         g, c = self.groups, self.in_channels
         kh, kw = self.kernel_size
@@ -209,6 +213,14 @@ class Conv2d(Module):
         weight_grad = np.matmul(rows.transpose(0, 2, 1), self.cols)  # (g, O/g, KH*KW*C/g)
         weight_grad = weight_grad.reshape(o, kh, kw, c // g).transpose(0, 3, 1, 2)
         self.weight.grad += weight_grad.reshape(self.weight.shape)
+        return rows
+
+    def backward(self, grad):
+        grad = grad.reshape(self._as_2d_shape(grad.shape))
+        n, o, oh, ow = grad.shape
+        g, c = self.groups, self.in_channels
+        kh, kw = self.kernel_size
+        rows = self._parameter_grads(grad)
         # the input gradient, one kernel offset at a time: the rows times that offset's
         # weights is exactly the slab of windows to add back at that offset, contiguous
         # (measured on benchmarks/cnn.py: 54 -> 39 ms a step, profiled, against one product

@@ -78,12 +78,18 @@ class Linear(Module):
         return out
 
     def backward(self, grad):
+        self._parameter_grads(grad)
+        return grad @ self.weight.data  # dx = grad W
+
+    def backward_params(self, grad):
+        self._parameter_grads(grad)
+
+    def _parameter_grads(self, grad):
         x2 = self.x.reshape(-1, self.in_features)
         grad2 = grad.reshape(-1, self.out_features)
         self.weight.grad += grad2.T @ x2  # dW = sum over rows of grad^T x
         if self.bias is not None:
             self.bias.grad += grad2.sum(axis=0)  # db sums over the batch, never averages
-        return grad @ self.weight.data  # dx = grad W
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_features)

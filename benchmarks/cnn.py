@@ -21,7 +21,13 @@ import subprocess
 import sys
 
 import numpy as np
-from common import alternating_times, blas_threads, median
+from common import (
+    alternating_times,
+    blas_threads,
+    median,
+    numpynn_training,
+    torch_training,
+)
 
 import numpynn as nn
 
@@ -44,18 +50,7 @@ def numpynn_model():
 
 
 def numpynn_runner(x, y, batch_size):
-    model = numpynn_model()
-    loss_fn = nn.CrossEntropyLoss()
-    opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def run():
-        for start in range(0, len(x), batch_size):
-            loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
-            opt.zero_grad()
-            model.backward_params(loss_fn.backward())  # the data needs no gradient
-            opt.step()
-
-    return run
+    return numpynn_training(numpynn_model(), x, y, batch_size)
 
 
 def torch_model(torch, weights_from: nn.Module):
@@ -74,20 +69,7 @@ def torch_model(torch, weights_from: nn.Module):
 def torch_runner(x, y, batch_size):
     import torch
 
-    t = torch.nn
-    model = torch_model(torch, numpynn_model())
-    loss_fn = t.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def run():
-        for start in range(0, len(tx), batch_size):
-            loss = loss_fn(model(tx[start : start + batch_size]), ty[start : start + batch_size])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-    return run
+    return torch_training(torch, torch_model(torch, numpynn_model()), x, y, batch_size)
 
 
 def rss(field: str) -> int:

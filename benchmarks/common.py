@@ -33,3 +33,36 @@ def alternating_times(runners: dict, reps: int) -> dict[str, list[float]]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def numpynn_training(model, x, y, batch_size: int, lr: float = 0.01):
+    """One epoch of a hand-written numpynn loop (SGD, momentum 0.9) over x, y in order."""
+    import numpynn as nn
+
+    loss_fn = nn.CrossEntropyLoss()
+    opt = nn.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+    def run():
+        for start in range(0, len(x), batch_size):
+            loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
+            opt.zero_grad()
+            model.backward_params(loss_fn.backward())  # the data needs no gradient
+            opt.step()
+
+    return run
+
+
+def torch_training(torch, model, x, y, batch_size: int, lr: float = 0.01):
+    """The same epoch in PyTorch."""
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run():
+        for start in range(0, len(tx), batch_size):
+            loss = loss_fn(model(tx[start : start + batch_size]), ty[start : start + batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run

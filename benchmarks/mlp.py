@@ -15,7 +15,13 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import alternating_times, blas_threads, median
+from common import (
+    alternating_times,
+    blas_threads,
+    median,
+    numpynn_training,
+    torch_training,
+)
 
 import numpynn as nn
 
@@ -29,31 +35,32 @@ def make_data(steps, batch_size, seed=0):
     return x, y
 
 
-def numpynn_runner(x, y, batch_size):
+def numpynn_model() -> nn.Sequential:
     nn.manual_seed(0)
     layers = []
     for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
         layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    loss_fn = nn.CrossEntropyLoss()
-    opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return nn.Sequential(*layers[:-1])
 
-    def run():
-        for start in range(0, len(x), batch_size):
-            loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
-            opt.zero_grad()
-            model.backward_params(loss_fn.backward())  # the data needs no gradient
-            opt.step()
 
-    return run, model
+def torch_model(torch, weights_from: nn.Module):
+    """The same network in PyTorch, with the weights of ``weights_from``."""
+    layers = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights_from.state_dict().items()})
+    return model
+
+
+def numpynn_runner(x, y, batch_size):
+    model = numpynn_model()
+    return numpynn_training(model, x, y, batch_size), model
 
 
 def fit_runner(x, y, batch_size, model_np):
     """The same training through the Keras front door: ``model.fit`` (no progress bar)."""
-    layers = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
+    model = numpynn_model()
     model.load_state_dict(model_np.state_dict())
     opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.compile(optimizer=opt, loss=nn.CrossEntropyLoss())
@@ -65,23 +72,7 @@ def fit_runner(x, y, batch_size, model_np):
 
 
 def torch_runner(torch, x, y, batch_size, model_np):
-    layers = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
-        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in model_np.state_dict().items()})
-    loss_fn = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def run():
-        for start in range(0, len(tx), batch_size):
-            loss = loss_fn(model(tx[start : start + batch_size]), ty[start : start + batch_size])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-    return run
+    return torch_training(torch, torch_model(torch, model_np), x, y, batch_size)
 
 
 def main(argv=None):

@@ -122,7 +122,7 @@ def inference(reps: int, threads: int) -> list[dict]:
     torch = torch_or_none(threads)
     rows = []
     for network, make_np, make_torch, shape in (
-        ("MLP", mlp_model, mlp_torch_model, (784,)),
+        ("MLP", mlp.numpynn_model, mlp_torch_model, (784,)),
         ("CNN", cnn.numpynn_model, cnn_torch_model, (1, 28, 28)),
     ):
         model = make_np().eval()
@@ -146,17 +146,8 @@ def inference(reps: int, threads: int) -> list[dict]:
     return rows
 
 
-def mlp_model():
-    return mlp.numpynn_runner(np.zeros((1, 784), np.float32), np.zeros(1, int), 1)[1]
-
-
 def mlp_torch_model(torch, model):
-    layers = []
-    for fan_in, fan_out in zip(mlp.SIZES[:-1], mlp.SIZES[1:]):
-        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    twin = torch.nn.Sequential(*layers[:-1])
-    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
-    return twin.eval()
+    return mlp.torch_model(torch, model).eval()
 
 
 def cnn_torch_model(torch, model):

@@ -26,6 +26,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 
 import cnn
 import mlp
@@ -163,15 +164,24 @@ def repeat(call, times: int):
 
 
 def import_time(reps: int) -> list[dict]:
-    """Wall time of a fresh ``python -c "import X"``, alternating, minus an empty start."""
+    """Wall time of a fresh ``python -c "import X"``, alternating, minus an empty start.
 
-    def start(code):
-        return lambda: subprocess.run([sys.executable, "-c", code], check=True)
+    Every library is timed with its compiled bytecode cached, as after ``pip install``: the
+    interpreters write it to a temporary folder in the warm-up run. (This machine sets
+    PYTHONDONTWRITEBYTECODE, under which an editable install recompiles numpynn's modules
+    at every start, about 100 ms.)"""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
 
-    runners = {"python alone": start("pass"), "numpynn": start("import numpynn")}
-    if torch_or_none(1) is not None:
-        runners["PyTorch"] = start("import torch")
-    times = alternating_times(runners, reps)
+        def start(code):
+            return lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+        runners = {"python alone": start("pass"), "numpynn": start("import numpynn")}
+        runners["NumPy alone"] = start("import numpy")
+        if torch_or_none(1) is not None:
+            runners["PyTorch"] = start("import torch")
+        times = alternating_times(runners, reps)
     base = median(times.pop("python alone"))
     rows = [row("import", p, (median(ts) - base) * 1e3, "ms") for p, ts in times.items()]
     return skipped(rows, "import", "PyTorch" in runners or None, None)

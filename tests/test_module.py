@@ -57,6 +57,32 @@ def test_zero_grad_zeroes_in_place():
     assert layer.weight.grad is grad and not grad.any()
 
 
+def test_gradients_add_up_over_backward_calls_until_zero_grad(rng):
+    """zero_grad only marks the gradients as zero (the next backward writes them without a
+    temporary): the sums must still be PyTorch's, whatever mix of writes comes after it."""
+    layer = nn.Linear(3, 2).to(np.float64)
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer(x)
+    layer.backward(g)
+    once = layer.weight.grad.copy()
+    np.testing.assert_allclose(once, g.T @ x, rtol=1e-12)
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, 2 * once, rtol=1e-12)
+    layer.zero_grad()
+    layer.weight.grad += 1  # a user's += after zero_grad adds to zeros
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, once + 1, rtol=1e-12)
+    layer.zero_grad()
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, once, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(axis=0), rtol=1e-12)
+    layer.zero_grad()
+    p = layer.weight
+    p.add_grad(np.multiply, np.ones((2, 3)), 3.0)
+    p.add_grad(np.multiply, np.ones((2, 3)), 4.0)
+    np.testing.assert_array_equal(p.grad, np.full((2, 3), 7.0))
+
+
 def test_state_dict_uses_pytorch_names_and_copies():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     state = model.state_dict()

@@ -7,12 +7,15 @@ NumPy's global ``np.random`` state is never touched, so other code cannot distur
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 
 _default_dtype: np.dtype = np.dtype(np.float32)
-_generator: np.random.Generator = np.random.default_rng()
+# Made on first use: numpy.random is a lazy submodule of NumPy, 15 ms to import.
+_generator: np.random.Generator | None = None
 
-Seed = int | np.random.Generator | None
+Seed: TypeAlias = "int | np.random.Generator | None"
 
 
 def set_default_dtype(dtype) -> None:
@@ -44,7 +47,10 @@ def manual_seed(seed: int) -> None:
 def get_rng(seed: Seed = None) -> np.random.Generator:
     """The generator to draw from: ``seed`` itself if it is a Generator, a new one if it
     is an int, the library's own if it is None."""
+    global _generator
     if seed is None:
+        if _generator is None:
+            _generator = np.random.default_rng()
         return _generator
     if isinstance(seed, np.random.Generator):
         return seed

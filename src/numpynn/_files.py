@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 
 
 @contextlib.contextmanager
@@ -23,7 +22,7 @@ def atomic_write(path, mode: str = "wb", **kwargs):
     """Open a temporary file for writing; on success flush it to disk and rename it to
     ``path``; on any error remove it and re-raise."""
     path = os.fspath(path)
-    temporary = f"{path}.{secrets.token_hex(4)}.tmp"
+    temporary = f"{path}.{os.urandom(4).hex()}.tmp"
     try:
         with open(temporary, mode.replace("w", "x"), **kwargs) as file:
             yield file

@@ -24,7 +24,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,8 +33,7 @@ class GradcheckError(AssertionError):
     """The analytic and numerical gradients disagree."""
 
 
-@dataclass
-class Mismatch:
+class Mismatch(NamedTuple):
     quantity: str
     index: tuple
     analytic: float
@@ -51,13 +50,12 @@ class Mismatch:
         )
 
 
-@dataclass
-class GradcheckResult:
+class GradcheckResult(NamedTuple):
     ok: bool
     checked: int
     worst: Mismatch | None
     worst_relative: float
-    failures: list[Mismatch] = field(default_factory=list)
+    failures: list[Mismatch]
 
     def __repr__(self) -> str:
         state = "ok" if self.ok else f"FAILED in {len(self.failures)} quantities"

@@ -3,7 +3,8 @@
 A layer subclasses ``Module`` and writes two methods:
 
 - ``forward(x)`` computes the output and keeps on ``self`` only what ``backward`` needs;
-- ``backward(grad)`` returns dLoss/dx and *adds* (``+=``) dLoss/dparam into ``param.grad``.
+- ``backward(grad)`` returns dLoss/dx and *adds* dLoss/dparam into ``param.grad``
+  (``param.grad += g``, or ``param.add_grad(np.matmul, a, b)``, which skips the temporary).
 
 Parameters are found by walking the module's attributes in the order they were assigned
 (Parameters, Modules, and lists, tuples and dicts of them); there is no registration call.
@@ -32,11 +33,14 @@ from numpynn._config import get_default_dtype
 class Parameter:
     """A trainable array and the gradient accumulated into it.
 
-    ``grad`` is allocated once, with the shape and dtype of ``data``, and zeroed in place;
-    parameters hash by identity, so optimizers can key their state on them.
+    ``grad`` is allocated once, with the shape and dtype of ``data``; parameters hash by
+    identity, so optimizers can key their state on them. ``zero_grad()`` only marks the
+    gradient as zero: the first ``add_grad`` after it writes the product straight into
+    ``grad`` (no temporary, no pass adding it to zeros), and reading ``grad`` before that
+    fills in the zeros.
     """
 
-    __slots__ = ("data", "grad", "name")
+    __slots__ = ("data", "_grad", "_grad_is_zero", "name")
 
     def __init__(self, data: np.ndarray, name: str = ""):
         data = np.asarray(data)
@@ -45,6 +49,26 @@ class Parameter:
         self.data = data
         self.grad = np.zeros_like(data)
         self.name = name
+
+    @property
+    def grad(self) -> np.ndarray:
+        if self._grad_is_zero:
+            self._grad.fill(0)
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad, self._grad_is_zero = value, False
+
+    def add_grad(self, op, *args, **kwargs) -> None:
+        """``grad += op(*args, **kwargs)`` for a NumPy function that takes ``out=``
+        (``np.matmul``, ``np.sum``, ...), computed into ``grad`` itself when it is zero."""
+        if self._grad_is_zero:
+            op(*args, out=self._grad, **kwargs)
+            self._grad_is_zero = False
+        else:
+            self._grad += op(*args, **kwargs)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -59,7 +83,7 @@ class Parameter:
         return self.data.size
 
     def zero_grad(self) -> None:
-        self.grad.fill(0)
+        self._grad_is_zero = True
 
     def __repr__(self) -> str:
         return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.dtype})"

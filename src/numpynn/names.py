@@ -23,7 +23,6 @@ numpynn.names.UnknownNameError: unknown loss ...; did you mean 'categorical_cros
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 KINDS = ("activation", "initializer", "loss", "optimizer", "metric", "layer")
@@ -96,6 +95,8 @@ def lookup(kind: str, name: str) -> tuple[Callable, dict]:
     table = _registry[kind]
     if name in table:
         return table[name]
+    import difflib  # here, not at import time: only an unknown name needs it
+
     valid = available(kind)
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""

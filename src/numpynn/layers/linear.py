@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from numpynn import init, names
 from numpynn._config import Seed, get_rng
 from numpynn.layers.activation import KerasLayer
@@ -87,9 +89,9 @@ class Linear(Module):
     def _parameter_grads(self, grad):
         x2 = self.x.reshape(-1, self.in_features)
         grad2 = grad.reshape(-1, self.out_features)
-        self.weight.grad += grad2.T @ x2  # dW = sum over rows of grad^T x
+        self.weight.add_grad(np.matmul, grad2.T, x2)  # dW = sum over rows of grad^T x
         if self.bias is not None:
-            self.bias.grad += grad2.sum(axis=0)  # db sums over the batch, never averages
+            self.bias.add_grad(np.sum, grad2, axis=0)  # db sums over the batch, never averages
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_features)

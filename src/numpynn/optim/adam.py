@@ -52,16 +52,19 @@ class Adam(Optimizer):
         else:
             g = self.grad_with_l2(p, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        a, b = self.scratch(p, 0), self.scratch(p, 1)
         m *= b1
-        m += (1 - b1) * g
+        m += np.multiply(g, 1 - b1, out=a)
         v *= b2
-        v += (1 - b2) * g * g
+        v += np.multiply(np.multiply(g, 1 - b2, out=a), g, out=a)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t)
+        denom = np.sqrt(v, out=a)
+        denom /= math.sqrt(1 - b2**t)
         denom += group["eps"]
-        p.data -= (lr / (1 - b1**t)) * m / denom
+        step = np.multiply(m, lr / (1 - b1**t), out=b)
+        p.data -= np.divide(step, denom, out=b)
 
 
 @names.register("optimizer", "adamw", lr=1e-3, eps=1e-7, weight_decay=0.004)

@@ -47,11 +47,12 @@ class Optimizer:
                 seen.add(id(p))
             self.param_groups.append(group)
         self.state: dict = {}
+        self._workspace: dict = {}
 
     def zero_grad(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad.fill(0)
+                p.zero_grad()
 
     def step(self) -> None:
         for group in self.param_groups:
@@ -61,6 +62,16 @@ class Optimizer:
 
     def update(self, p, state: dict, group: dict) -> None:
         raise NotImplementedError
+
+    def scratch(self, p, index: int = 0) -> np.ndarray:
+        """A temporary array shaped like ``p``, the same one at every step: updates write
+        their intermediate results here rather than into new arrays. ``index`` tells apart
+        the temporaries one update needs at once; their contents do not survive the update."""
+        key = (index, p.data.dtype)
+        flat = self._workspace.get(key)
+        if flat is None or flat.size < p.size:
+            flat = self._workspace[key] = np.empty(p.size, p.data.dtype)
+        return flat[: p.size].reshape(p.shape)
 
     @staticmethod
     def grad_with_l2(p, group: dict):

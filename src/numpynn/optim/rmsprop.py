@@ -47,24 +47,25 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
         g, alpha = self.grad_with_l2(p, group), group["alpha"]
+        a, b = self.scratch(p, 0), self.scratch(p, 1)
         s = state["square_avg"]
         s *= alpha
-        s += (1 - alpha) * g * g
+        s += np.multiply(np.multiply(g, 1 - alpha, out=a), g, out=a)
         if group["centered"]:
-            a = state["grad_avg"]
-            a *= alpha
-            a += (1 - alpha) * g
-            avg = np.sqrt(s - a * a)
+            mean = state["grad_avg"]
+            mean *= alpha
+            mean += np.multiply(g, 1 - alpha, out=a)
+            avg = np.sqrt(np.subtract(s, np.multiply(mean, mean, out=a), out=a), out=a)
         else:
-            avg = np.sqrt(s)
+            avg = np.sqrt(s, out=a)
         avg += group["eps"]
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
-            buf += g / avg
-            p.data -= group["lr"] * buf
+            buf += np.divide(g, avg, out=b)
+            p.data -= np.multiply(buf, group["lr"], out=b)
         else:
-            p.data -= group["lr"] * g / avg
+            p.data -= np.divide(np.multiply(g, group["lr"], out=b), avg, out=b)
 
 
 @names.register("optimizer", "adagrad", lr=1e-3, initial_accumulator_value=0.1, eps=1e-7)
@@ -98,7 +99,8 @@ class Adagrad(Optimizer):
         state["step"] += 1
         g = self.grad_with_l2(p, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += g * g
-        std = np.sqrt(state["sum"])
+        a, b = self.scratch(p, 0), self.scratch(p, 1)
+        state["sum"] += np.multiply(g, g, out=a)
+        std = np.sqrt(state["sum"], out=a)
         std += group["eps"]
-        p.data -= clr * g / std
+        p.data -= np.divide(np.multiply(g, clr, out=b), std, out=b)

@@ -42,13 +42,19 @@ class SGD(Optimizer):
 
     def update(self, p, state, group):
         g = self.grad_with_l2(p, group)
-        momentum = group["momentum"]
+        momentum, step = group["momentum"], self.scratch(p)
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(g, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * g
+                if group["dampening"]:
+                    buf += np.multiply(g, 1 - group["dampening"], out=step)
+                else:
+                    buf += g
+            if group["nesterov"]:
+                g = np.add(g, np.multiply(buf, momentum, out=step), out=step)
+            else:
+                g = buf
+        p.data -= np.multiply(g, group["lr"], out=step)

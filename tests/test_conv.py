@@ -210,3 +210,26 @@ def test_a_cnn_in_a_functional_graph_saves_and_loads(tmp_path):
 def test_a_batch_of_one_matches_pytorch(make, torch):
     layer, twin = make(torch)
     compare(layer.to(np.float64), twin, np.random.default_rng(0).normal(size=(1, 2, 5, 5)), torch)
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, dilation",
+    [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (1, 2)), ((1, 2), (3, 2), (2, 1))],
+)
+@pytest.mark.parametrize("axes", [(2, 3), (1, 2)])
+def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes):
+    """F.sliding_windows builds its view by strides; numpy's sliding_window_view, sliced,
+    is the reference."""
+    from numpynn import functional as F
+
+    x = np.arange(2 * 3 * 9 * 8, dtype=np.float32).reshape(2, 3, 9, 8)
+    if axes == (1, 2):
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    span = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    expected = np.lib.stride_tricks.sliding_window_view(x, span, axis=axes)
+    index = [slice(None)] * expected.ndim
+    index[axes[0]], index[axes[1]] = slice(None, None, stride[0]), slice(None, None, stride[1])
+    index[-2:] = [slice(None, None, dilation[0]), slice(None, None, dilation[1])]
+    got = F.sliding_windows(x, kernel, stride, dilation, axes=axes)
+    np.testing.assert_array_equal(got, expected[tuple(index)])
+    assert not got.flags.writeable

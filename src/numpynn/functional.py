@@ -173,12 +173,14 @@ def sliding_windows(x: np.ndarray, kernel, stride, dilation=(1, 1), axes=(2, 3))
            [14., 15.]])
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    view = np.lib.stride_tricks.sliding_window_view(x, span, axis=axes)
-    index = [slice(None)] * view.ndim
-    index[axes[0]], index[axes[1]] = slice(None, None, sh), slice(None, None, sw)
-    index[-2:] = [slice(None, None, dh), slice(None, None, dw)]
-    return view[tuple(index)]
+    shape, strides = list(x.shape), list(x.strides)
+    for axis, k, s, d in ((axes[0], kh, sh, dh), (axes[1], kw, sw, dw)):
+        shape[axis] = (x.shape[axis] - (k - 1) * d - 1) // s + 1
+        strides[axis] = x.strides[axis] * s
+    shape += [kh, kw]
+    strides += [x.strides[axes[0]] * dh, x.strides[axes[1]] * dw]
+    # as_strided directly: numpy's sliding_window_view, then slicing, costs ~40 us more
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 
 def gather_windows(x: np.ndarray, kernel, stride, dilation=(1, 1)) -> np.ndarray:

@@ -387,6 +387,7 @@ class Sequential(KerasMethods, Module):
             layers = tuple(layers[0])
         self._layers: list[Module] = []
         self._input_shape = None
+        self._built = False
         self.name = name
         for layer in layers:
             self.append(layer)
@@ -409,6 +410,7 @@ class Sequential(KerasMethods, Module):
                     "weights by assigning the same Parameter to two layers"
                 )
         self._layers.append(layer)
+        self._built = False
         shape = self.input_shape
         if shape is not None and None not in shape[1:] and not layer.built:
             self.build(shape)  # the input shape is known: build as Keras does
@@ -422,7 +424,11 @@ class Sequential(KerasMethods, Module):
 
     @property
     def built(self) -> bool:
-        return all(layer.built for layer in self._layers)
+        # remembered once true (layers never unbuild; append resets it): this runs at
+        # every call of the model
+        if not self._built:
+            self._built = all(layer.built for layer in self._layers)
+        return self._built
 
     def _layer_names(self) -> dict[int, str]:
         return _assign_names(

@@ -218,6 +218,9 @@ class Module:
         functional ``Model``. A layer with several inputs takes them as arguments or, as in
         Keras, as one list: ``nn.Add()([a, b])``.
         """
+        if len(inputs) == 1 and type(inputs[0]) is np.ndarray and not self.multi_input:
+            if self.built:  # the common case, with nothing else to decide
+                return self.forward(self.check_input(inputs[0]))
         if self.multi_input and len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])
         if not self.multi_input and len(inputs) != 1:

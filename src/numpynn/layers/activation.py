@@ -36,11 +36,11 @@ class ReLU(Module):
     """max(x, 0). Shape: any, unchanged."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        self.out = np.maximum(x, 0)  # the next layer keeps it anyway: no memory of its own
+        return self.out
 
     def backward(self, grad):
-        return grad * self.mask  # the input's sign, never the gradient's
+        return grad * (self.out > 0)  # out > 0 exactly where x > 0: the input's sign
 
 
 @names.register("activation", "leaky_relu", negative_slope=0.2)  # Keras's slope

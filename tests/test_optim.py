@@ -271,3 +271,35 @@ def test_clip_grad_value():
     for p in params:
         expected = np.clip(np.linspace(-3, 3, p.size), -1, 1).reshape(p.shape)
         np.testing.assert_array_equal(p.grad, expected)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", dict(lr=0.01, momentum=0.9)),
+        ("Adam", dict(lr=0.01, betas=(0.5, 0.5))),  # fast decay: subnormal within the test
+        ("RMSprop", dict(lr=0.01, alpha=0.5, momentum=0.5)),
+    ],
+)
+def test_subnormal_state_is_flushed_without_changing_the_weights(name, kwargs):
+    """Entries whose gradient turns to zero decay through the subnormal range, where some
+    CPUs compute slowly; flushing them to zero leaves every weight bit for bit the same."""
+    tiny = np.finfo(np.float32).tiny
+    runs = {}
+    for flush_every in (0, 7):
+        p = nn.Parameter(np.linspace(0.5, 2, 50, dtype=np.float32), "p")
+        opt = getattr(nn.optim, name)([p], **kwargs)
+        opt.flush_every = flush_every
+        subnormal_seen = 0
+        for t in range(1000):
+            p.grad[...] = 0
+            if t == 0:
+                p.grad[::2] = np.float32(1e-3)  # one kick, then nothing: pure decay
+            opt.step()
+            arrays = [v for v in opt.state[p].values() if isinstance(v, np.ndarray)]
+            subnormal_seen += sum(int(((a != 0) & (np.abs(a) < tiny)).sum()) for a in arrays)
+        runs[flush_every] = p.data.copy(), subnormal_seen
+    (kept, seen_kept), (flushed, seen_flushed) = runs[0], runs[7]
+    np.testing.assert_array_equal(flushed, kept)
+    assert seen_kept > 0  # the test really reaches the subnormal range...
+    assert seen_flushed < seen_kept / 3  # ...and the flush clears it at each call

@@ -21,6 +21,8 @@ in both directions, so no loss repeats it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from numpynn import functional as F
@@ -65,7 +67,8 @@ class Loss:
         else:
             total = losses.sum()
             value = total if self.reduction == "sum" else total / self.denominator
-        if not np.all(np.isfinite(value)):
+        finite = math.isfinite(value) if np.ndim(value) == 0 else np.isfinite(value).all()
+        if not finite:
             bad = int(np.sum(~np.isfinite(pred)))
             shown = value if np.ndim(value) == 0 else "non-finite entries"
             raise FloatingPointError(
@@ -253,12 +256,15 @@ class CrossEntropyLoss(Loss):
         eps = self.label_smoothing
         if target.dtype.kind in "iu":
             target = _check_class_indices(self, pred, target)
-            target_weight = np.ones(n, pred.dtype) if weight is None else weight[target]
             coef = np.full((n, c), eps / c, dtype=pred.dtype)
-            if weight is not None:
+            if weight is None:
+                coef[np.arange(n), target] += 1 - eps
+                self.denominator = n
+            else:
+                target_weight = weight[target]
                 coef *= weight
-            coef[np.arange(n), target] += (1 - eps) * target_weight
-            self.denominator = target_weight.sum()
+                coef[np.arange(n), target] += (1 - eps) * target_weight
+                self.denominator = target_weight.sum()
         elif target.dtype.kind == "f" and target.shape == pred.shape:
             coef = target.astype(pred.dtype) * (1 - eps) + eps / c
             if weight is not None:

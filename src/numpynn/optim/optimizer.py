@@ -19,6 +19,8 @@ class Optimizer:
     """Base class. The string names (``"adam"``, ...) carry Keras's defaults; the classes
     keep PyTorch's (see ``nn.names``)."""
 
+    flush_every: int = 100  # steps between two flush_subnormals() calls; 0: never
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("numpynn."):
@@ -48,6 +50,7 @@ class Optimizer:
             self.param_groups.append(group)
         self.state: dict = {}
         self._workspace: dict = {}
+        self._steps = 0
 
     def zero_grad(self) -> None:
         for group in self.param_groups:
@@ -59,6 +62,26 @@ class Optimizer:
             for p in group["params"]:
                 state = self.state.setdefault(p, {})
                 self.update(p, state, group)
+        self._steps += 1
+        if self.flush_every and self._steps % self.flush_every == 0:
+            self.flush_subnormals()
+
+    def flush_subnormals(self) -> None:
+        """Set the subnormal entries of the state (magnitude below the dtype's smallest
+        normal number, 1.2e-38 in float32) to zero.
+
+        A momentum or second-moment entry whose gradient stays zero decays geometrically
+        and spends many steps in that range, where arithmetic on some CPUs is several times
+        slower. A weight moves by lr times such an entry, far below its own rounding step,
+        so the results do not change. ``step()`` calls this every ``flush_every`` steps
+        (0 turns it off); one call costs a few passes over the state.
+        """
+        for p, state in self.state.items():
+            for value in state.values():
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    like_p = value.shape == p.shape and value.dtype == p.dtype
+                    size = np.abs(value, out=self.scratch(p) if like_p else None)
+                    np.multiply(value, size >= np.finfo(value.dtype).tiny, out=value)
 
     def update(self, p, state: dict, group: dict) -> None:
         raise NotImplementedError

@@ -2,7 +2,8 @@
 
 Conv(1->8, 3x3, pad 1)-ReLU-MaxPool2 - Conv(8->16, 3x3, pad 1)-ReLU-MaxPool2 - Flatten -
 Linear(784->128)-ReLU-Linear(128->10), softmax cross-entropy, SGD momentum 0.9, batch 128,
-synthetic float32 images (same data, weights and batch order for both). Time: each
+the first Fashion-MNIST training images (synthetic ones where the data set is absent; the
+same data, weights and batch order for both). Time: each
 repetition runs ``--steps`` steps of each library in turn, in one process; the medians are
 scaled to one epoch of 60,000 samples. Peak memory: each library trains alone in a fresh
 subprocess, and the figure is the growth of its peak RSS over the training (data and
@@ -27,6 +28,7 @@ from common import (
     median,
     numpynn_training,
     torch_training,
+    training_data,
 )
 
 import numpynn as nn
@@ -35,9 +37,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def make_data(steps, batch_size, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((steps * batch_size, 1, 28, 28), dtype=np.float32)
-    return x, rng.integers(0, 10, steps * batch_size)
+    """``steps`` batches of Fashion-MNIST (synthetic data where it is absent)."""
+    x, y, _ = training_data(min(steps * batch_size, 60_000), (1, 28, 28), seed)
+    return x, y
 
 
 def numpynn_model():

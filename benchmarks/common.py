@@ -31,6 +31,24 @@ def alternating_times(runners: dict, reps: int) -> dict[str, list[float]]:
     return times
 
 
+def training_data(samples: int, image_shape: tuple, seed: int = 0):
+    """The first ``samples`` images and labels of Fashion-MNIST's training set where it is
+    on this machine (never downloaded here; at most 60,000), else synthetic float32 data of
+    the same shape; plus the name of the source."""
+    import numpy as np
+
+    import numpynn as nn
+
+    try:
+        (x, y), _ = nn.data.load_fashion_mnist(download=False)
+        x, y = x[:samples].reshape(-1, *image_shape), y[:samples]
+        return x, y, f"Fashion-MNIST, {len(x):,} training images"
+    except nn.data.DataNotFoundError:
+        rng = np.random.default_rng(seed)
+        x = rng.random((samples, *image_shape), dtype=np.float32)
+        return x, rng.integers(0, 10, samples), f"synthetic, {samples:,} samples"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 

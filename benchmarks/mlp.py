@@ -1,7 +1,8 @@
 """MLP training speed: numpynn against PyTorch on the same machine, in one run.
 
 784-256-128-10 ReLU network, softmax cross-entropy, SGD with momentum 0.9, batch 128, on
-synthetic float32 data (same data and batch order for both). ``fit`` is the same numpynn
+the first Fashion-MNIST training images (synthetic data where the data set is absent; the
+same data and batch order for both). ``fit`` is the same numpynn
 training through ``model.fit`` instead of a hand-written loop. Each repetition times
 ``--steps`` training steps of each library in turn (alternating, so that both see the same
 machine state); the figures are medians, scaled to seconds per epoch of 60,000 samples.
@@ -21,6 +22,7 @@ from common import (
     median,
     numpynn_training,
     torch_training,
+    training_data,
 )
 
 import numpynn as nn
@@ -29,9 +31,8 @@ SIZES = (784, 256, 128, 10)
 
 
 def make_data(steps, batch_size, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((steps * batch_size, SIZES[0]), dtype=np.float32)
-    y = rng.integers(0, SIZES[-1], steps * batch_size)
+    """``steps`` batches of Fashion-MNIST (synthetic data where it is absent)."""
+    x, y, _ = training_data(min(steps * batch_size, 60_000), (SIZES[0],), seed)
     return x, y
 
 

@@ -19,7 +19,7 @@ import time
 
 import mlp
 import numpy as np
-from common import blas_threads
+from common import blas_threads, training_data
 
 import numpynn as nn
 
@@ -47,15 +47,6 @@ def arithmetic(size: int = 235_146, reps: int = 200) -> None:
         print(f"  {name:9s} {times['normal']:8.1f} {times['subnormal']:8.1f}   {ratio:.2f}")
 
 
-def data():
-    try:
-        (x, y), _ = nn.data.load_fashion_mnist(download=False)
-        return x, y, "Fashion-MNIST"
-    except nn.data.DataNotFoundError:
-        x, y = mlp.make_data(469, 128)
-        return x, y, "synthetic data"
-
-
 def optimizer(name: str, params, flush_every: int):
     opt = (
         nn.optim.SGD(params, lr=0.01, momentum=0.9)
@@ -72,7 +63,7 @@ def subnormal_entries(opt) -> int:
 
 
 def training(name: str, epochs: int, batch_size: int = 128) -> None:
-    x, y, source = data()
+    x, y, source = training_data(60_000, (784,))
     print(f"\n{name}: MLP 784-256-128-10 on {source}, batch {batch_size}")
     print("epoch   step() s/epoch (flush off, on)   subnormal entries (off, on)")
     runs = {}

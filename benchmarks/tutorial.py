@@ -2,7 +2,8 @@
 
 Weights kept as (in, out) arrays in lists, a forward pass of ``np.dot`` and
 ``np.maximum``, a hand-written backward pass, SGD with momentum that allocates new arrays
-at every update. Same float32 data, initial weights, optimizer (PyTorch's momentum form)
+at every update, and each batch's loss computed for the log (numpynn and PyTorch compute it
+too). Same float32 data, initial weights, optimizer (PyTorch's momentum form)
 and batch order as the other peers; nothing here is tuned.
 """
 
@@ -18,6 +19,8 @@ def mlp_runner(x, y, batch_size, model_np, lr=0.01, momentum=0.9):
     vW = [np.zeros_like(w) for w in W]
     vb = [np.zeros_like(v) for v in b]
 
+    losses = []
+
     def run():
         for start in range(0, len(x), batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
@@ -30,6 +33,7 @@ def mlp_runner(x, y, batch_size, model_np, lr=0.01, momentum=0.9):
             z3 = np.dot(a2, W[2]) + b[2]
             exp = np.exp(z3 - np.max(z3, axis=1, keepdims=True))
             probs = exp / np.sum(exp, axis=1, keepdims=True)
+            losses.append(-np.mean(np.log(probs[np.arange(n), yb] + 1e-12)))  # for the log
             # backward
             dz3 = probs.copy()
             dz3[np.arange(n), yb] -= 1

@@ -387,7 +387,7 @@ class Sequential(KerasMethods, Module):
             layers = tuple(layers[0])
         self._layers: list[Module] = []
         self._input_shape = None
-        self._built = False
+        self._built, self._first_trainable = False, None
         self.name = name
         for layer in layers:
             self.append(layer)
@@ -410,7 +410,7 @@ class Sequential(KerasMethods, Module):
                     "weights by assigning the same Parameter to two layers"
                 )
         self._layers.append(layer)
-        self._built = False
+        self._built, self._first_trainable = False, None
         shape = self.input_shape
         if shape is not None and None not in shape[1:] and not layer.built:
             self.build(shape)  # the input shape is known: build as Keras does
@@ -486,10 +486,13 @@ class Sequential(KerasMethods, Module):
         """Parameter gradients only: the layers before the first one with parameters are
         skipped, and that one computes no input gradient (for a Linear first layer, one of
         its three matrix products)."""
-        first = next(
-            (i for i, layer in enumerate(self._layers) if any(True for _ in layer.parameters())),
-            len(self._layers),
-        )
+        first = self._first_trainable
+        if first is None:  # found once per set of layers (append forgets it)
+            first = next(
+                (i for i, layer in enumerate(self._layers) if layer.parameters()),
+                len(self._layers),
+            )
+            self._first_trainable = first if self.built else None
         for layer in reversed(self._layers[first + 1 :]):
             grad = layer.backward(grad)
         if first < len(self._layers):

@@ -54,7 +54,8 @@ class Linear(Module):
         weight, bias = self.initial_weights(
             (self.out_features, self.in_features), get_rng(self._seed)
         )
-        self.weight = Parameter(weight, "weight")
+        # (out, in) as in PyTorch, laid out in memory as (in, out): see _parameter_grads
+        self.weight = Parameter(np.asfortranarray(weight), "weight")
         self.bias = None if bias is None else Parameter(bias, "bias")
         self.built = True
 
@@ -89,9 +90,13 @@ class Linear(Module):
     def _parameter_grads(self, grad):
         x2 = self.x.reshape(-1, self.in_features)
         grad2 = grad.reshape(-1, self.out_features)
-        self.weight.add_grad(np.matmul, grad2.T, x2)  # dW = sum over rows of grad^T x
+        # dW = grad^T x, summed over the rows. BLAS writes x^T grad, the (in, out) memory
+        # of the weight's layout, up to 2.5x faster than grad^T x (benchmarks/README.md)
+        self.weight.add_grad(_transposed_matmul, x2, grad2)
         if self.bias is not None:
-            self.bias.add_grad(np.sum, grad2, axis=0)  # db sums over the batch, never averages
+            self.bias.add_grad(
+                np.add.reduce, grad2, axis=0
+            )  # db sums over the batch, never averages
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_features)
@@ -111,6 +116,14 @@ class Linear(Module):
 
     def describe(self):
         return f"Linear({self.in_features} -> {self.out_features})"
+
+
+def _transposed_matmul(x, grad, out=None):
+    """grad^T x, computed as (x^T grad)^T, into ``out.T`` when ``out`` is given."""
+    if out is None:
+        return np.matmul(x.T, grad).T
+    np.matmul(x.T, grad, out=out.T)
+    return out
 
 
 class Dense(KerasLayer, Linear):

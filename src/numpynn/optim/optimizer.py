@@ -49,7 +49,8 @@ class Optimizer:
                 seen.add(id(p))
             self.param_groups.append(group)
         self.state: dict = {}
-        self._workspace: dict = {}
+        self._workspace: dict = {}  # flat scratch buffers, see scratch()
+        self._scratch: dict = {}  # each parameter's views of them
         self._steps = 0
 
     def zero_grad(self) -> None:
@@ -90,11 +91,21 @@ class Optimizer:
         """A temporary array shaped like ``p``, the same one at every step: updates write
         their intermediate results here rather than into new arrays. ``index`` tells apart
         the temporaries one update needs at once; their contents do not survive the update."""
-        key = (index, p.data.dtype)
-        flat = self._workspace.get(key)
-        if flat is None or flat.size < p.size:
-            flat = self._workspace[key] = np.empty(p.size, p.data.dtype)
-        return flat[: p.size].reshape(p.shape)
+        view = self._scratch.get((index, p))
+        if view is None or view.dtype != p.data.dtype or view.shape != p.shape:
+            # one flat buffer per index and dtype, as large as the largest parameter; each
+            # parameter's view of it is made once
+            key = (index, p.data.dtype)
+            flat = self._workspace.get(key)
+            if flat is None or flat.size < p.size:
+                largest = max(q.size for q in self._params())
+                flat = self._workspace[key] = np.empty(max(largest, p.size), p.data.dtype)
+            # in the parameter's memory order (Linear's weight is Fortran-ordered):
+            # elementwise work on two layouts at once is a strided traversal
+            fortran = p.data.flags.f_contiguous and not p.data.flags.c_contiguous
+            view = flat[: p.size].reshape(p.shape, order="F" if fortran else "C")
+            self._scratch[(index, p)] = view
+        return view
 
     @staticmethod
     def grad_with_l2(p, group: dict):

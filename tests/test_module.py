@@ -205,3 +205,23 @@ def test_module_without_forward_says_so():
 def test_parameter_requires_floats():
     with pytest.raises(TypeError, match="floating"):
         nn.Parameter(np.zeros(3, dtype=np.int64), "w")
+
+
+def test_linear_gradients_do_not_depend_on_the_memory_order_of_its_arrays(rng):
+    """Linear keeps its weight Fortran-ordered for speed; arrays a user assigns in C order
+    must give the same gradients (and the optimizer's scratch must follow either order)."""
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    results = []
+    for order in ("F", "C"):
+        layer = nn.Linear(3, 2).to(np.float64)
+        layer.weight.data = np.asarray(np.arange(6.0).reshape(2, 3), order=order)
+        layer.weight.grad = np.zeros((2, 3), order=order)
+        opt = nn.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            opt.zero_grad()
+            layer(x)
+            layer.backward(g)
+            opt.step()
+        np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-12)
+        results.append(layer.weight.data.copy())
+    np.testing.assert_array_equal(results[0], results[1])

@@ -183,29 +183,38 @@ def sliding_windows(x: np.ndarray, kernel, stride, dilation=(1, 1), axes=(2, 3))
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 
-def gather_windows(x: np.ndarray, kernel, stride, dilation=(1, 1)) -> np.ndarray:
-    """The windows of a channels-last ``x`` (N, H, W, C), copied side by side into a
-    contiguous (N, OH, OW, KH, KW, C): the rows of "im2col".
+def gather_windows(x: np.ndarray, pads, kernel, stride, dilation=(1, 1)) -> np.ndarray:
+    """The windows of ``x`` (N, C, H, W), zero-padded by ``pads`` ((top, bottom), (left,
+    right)), side by side: "im2col", (N*OH*OW, KH*KW*C), one row per output position, the
+    columns ordered by kernel offset, then channel.
 
-    Two ways to make the same copy, chosen by speed (measured at batch 128 on the two
-    convolutions of benchmarks/cnn.py): with few channels, one strided copy per kernel
-    offset (C=1: 1.0 ms against 2.9 ms); with more, one copy of the strided window view
-    (C=8: 1.5 ms against 6.5 ms).
+    Two layouts of the same matrix, chosen by speed (measured at batch 128 on the two
+    convolutions of benchmarks/cnn.py): with few channels, a transposed view of a
+    contiguous (KH*KW*C, N*OH*OW), one copy per kernel offset moving runs of OW numbers;
+    with four or more, channels-last, one copy of the strided window view, moving runs of C
+    numbers (C=8: 1.5 ms against 6.5 ms per offset).
     """
-    n, h, w, c = x.shape
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = pads
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     if c >= 4:
-        windows = sliding_windows(x, kernel, stride, dilation, axes=(1, 2))
-        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
-    oh = (h - (kh - 1) * dh - 1) // sh + 1
-    ow = (w - (kw - 1) * dw - 1) // sw + 1
-    out = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+        padded[:, top : top + h, left : left + w, :] = x.transpose(0, 2, 3, 1)
+        windows = sliding_windows(padded, kernel, stride, dilation, axes=(1, 2))
+        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3)).reshape(-1, kh * kw * c)
+    padded = x
+    if top or bottom or left or right:
+        padded = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+        padded[:, :, top : top + h, left : left + w] = x
+    oh = (padded.shape[2] - (kh - 1) * dh - 1) // sh + 1
+    ow = (padded.shape[3] - (kw - 1) * dw - 1) // sw + 1
+    out = np.empty((kh, kw, c, n, oh, ow), dtype=x.dtype)
     for a in range(kh):
         for b in range(kw):
             rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
             cols = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-            out[:, :, :, a, b, :] = x[:, rows, cols, :]
-    return out
+            out[a, b] = padded[:, :, rows, cols].transpose(1, 0, 2, 3)
+    return out.reshape(kh * kw * c, n * oh * ow).T
 
 
 def add_windows(target: np.ndarray, windows: np.ndarray, stride, dilation=(1, 1), axes=(2, 3)):

@@ -217,7 +217,8 @@ def test_a_batch_of_one_matches_pytorch(make, torch):
     [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (1, 2)), ((1, 2), (3, 2), (2, 1))],
 )
 @pytest.mark.parametrize("axes", [(2, 3), (1, 2)])
-def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes):
+@pytest.mark.parametrize("contiguous", ["contiguous", "view"])
+def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes, contiguous):
     """F.sliding_windows builds its view by strides; numpy's sliding_window_view, sliced,
     is the reference."""
     from numpynn import functional as F
@@ -225,6 +226,8 @@ def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes):
     x = np.arange(2 * 3 * 9 * 8, dtype=np.float32).reshape(2, 3, 9, 8)
     if axes == (1, 2):
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    if contiguous == "view":  # a non-contiguous input takes the other way to the view
+        x = np.concatenate([x, x], axis=-1)[..., : x.shape[-1]]
     span = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
     expected = np.lib.stride_tricks.sliding_window_view(x, span, axis=axes)
     index = [slice(None)] * expected.ndim

@@ -179,7 +179,10 @@ def sliding_windows(x: np.ndarray, kernel, stride, dilation=(1, 1), axes=(2, 3))
         strides[axis] = x.strides[axis] * s
     shape += [kh, kw]
     strides += [x.strides[axes[0]] * dh, x.strides[axes[1]] * dw]
-    # as_strided directly: numpy's sliding_window_view, then slicing, costs ~40 us more
+    if x.flags.c_contiguous:  # numpy's sliding_window_view costs ~45 us more, as_strided ~6
+        view = np.ndarray(shape, x.dtype, buffer=x, strides=strides)
+        view.flags.writeable = False
+        return view
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 

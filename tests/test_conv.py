@@ -35,26 +35,30 @@ def compare(layer, twin, x, torch, rtol=1e-10, atol=1e-12, what=""):
     return twin
 
 
+# im2col takes one of two layouts by the channel count (F.gather_windows): 3 and 8 channels
+# put every case through both
 @pytest.mark.torch
+@pytest.mark.parametrize("channels", [3, 8])
 @pytest.mark.parametrize("options", GRID, ids=[str(o) for o in GRID])
-def test_conv2d_grid_matches_pytorch(options, torch):
-    x = np.random.default_rng(0).normal(size=(2, 3, 7, 6))  # non-square, C > 1, N > 1
-    layer = nn.Conv2d(3, 4, **options).to(np.float64)
-    compare(layer, torch.nn.Conv2d(3, 4, **options), x, torch, what=str(options))
+def test_conv2d_grid_matches_pytorch(options, channels, torch):
+    x = np.random.default_rng(0).normal(size=(2, channels, 7, 6))  # non-square, C > 1, N > 1
+    layer = nn.Conv2d(channels, 4, **options).to(np.float64)
+    compare(layer, torch.nn.Conv2d(channels, 4, **options), x, torch, what=str(options))
 
 
+@pytest.mark.parametrize("channels", [2, 8])
 @pytest.mark.parametrize("options", GRID[::3], ids=[str(o) for o in GRID[::3]])
-def test_conv2d_grid_gradcheck(options):
-    x = np.random.default_rng(0).normal(size=(2, 2, 6, 5))
-    nn.gradcheck(nn.Conv2d(2, 2, **options), x)
+def test_conv2d_grid_gradcheck(options, channels):
+    x = np.random.default_rng(0).normal(size=(2, channels, 6, 5))
+    nn.gradcheck(nn.Conv2d(channels, 2, **options), x)
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("groups", [2, 4])
-def test_grouped_and_depthwise_conv(groups, torch):
-    x = np.random.default_rng(0).normal(size=(3, 4, 5, 5))
-    layer = nn.Conv2d(4, 8, 3, padding=1, groups=groups).to(np.float64)
-    compare(layer, torch.nn.Conv2d(4, 8, 3, padding=1, groups=groups), x, torch)
+@pytest.mark.parametrize("channels, groups", [(4, 2), (4, 4), (8, 2), (8, 8)])
+def test_grouped_and_depthwise_conv(channels, groups, torch):
+    x = np.random.default_rng(0).normal(size=(3, channels, 5, 5))
+    layer = nn.Conv2d(channels, 8, 3, padding=1, groups=groups).to(np.float64)
+    compare(layer, torch.nn.Conv2d(channels, 8, 3, padding=1, groups=groups), x, torch)
 
 
 @pytest.mark.torch

@@ -1,12 +1,12 @@
 """Convolution: Conv2d on (N, C, H, W), Conv1d on (N, C, L), and Keras's Conv2D.
 
-The forward pass is one matrix product per group: the input's windows, copied side by
-side as the rows of a matrix ("im2col", ``F.gather_windows``), times the flattened
-kernels. The backward pass gets the weight gradient from one more product, and the input
-gradient one kernel offset at a time: the output gradient times that offset's weights is
-the slab to add back under that offset. Inside the layer the image is channels-last, so
-that a window's values at one offset are runs of contiguous channels. No loop runs over the
-batch or over output positions.
+The forward pass is one matrix product per group: the flattened kernels times the input's
+windows, copied side by side as the rows of a matrix ("im2col", ``F.gather_windows``, which
+picks its memory layout by the channel count). The backward pass gets the weight gradient
+from one more product, and the input gradient one kernel offset at a time: the output
+gradient times that offset's weights is the slab to add back under that offset, into a
+channels-last image, so that the slab is contiguous. No loop runs over the batch or over
+output positions.
 """
 
 from __future__ import annotations

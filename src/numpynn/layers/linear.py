@@ -93,10 +93,8 @@ class Linear(Module):
         # dW = grad^T x, summed over the rows. BLAS writes x^T grad, the (in, out) memory
         # of the weight's layout, up to 2.5x faster than grad^T x (benchmarks/README.md)
         self.weight.add_grad(_transposed_matmul, x2, grad2)
-        if self.bias is not None:
-            self.bias.add_grad(
-                np.add.reduce, grad2, axis=0
-            )  # db sums over the batch, never averages
+        if self.bias is not None:  # db sums over the batch, never averages
+            self.bias.add_grad(np.add.reduce, grad2, axis=0)
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_features)

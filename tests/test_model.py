@@ -279,3 +279,18 @@ def test_sequential_backward_params_skips_what_nothing_needs():
     assert calls == []
     for p, e in zip(model.parameters(), expected):
         np.testing.assert_array_equal(p.grad, e)
+
+
+def test_sequential_grown_after_use_builds_and_trains_its_new_layers():
+    """Sequential remembers that it is built and where its first trainable layer is, for
+    speed; a lazy layer appended after a call is still built by the next one and trained."""
+    model = nn.Sequential(nn.Flatten())
+    x = data((3, 2, 3))
+    model(x)
+    model.backward_params(np.ones((3, 6)))  # nothing to train yet
+    model.append(nn.Linear(None, 2))  # lazy: built by the next call
+    out = model(x)
+    assert out.shape == (3, 2) and model.built
+    model.zero_grad()
+    model.backward_params(np.ones_like(out))
+    np.testing.assert_allclose(model[1].weight.grad, np.ones((3, 2)).T @ x.reshape(3, 6), rtol=1e-6)

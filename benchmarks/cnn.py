@@ -27,6 +27,7 @@ from common import (
     blas_threads,
     median,
     numpynn_training,
+    torch_or_none,
     torch_training,
     training_data,
 )
@@ -112,13 +113,10 @@ def main(argv=None):
     threads = blas_threads()
     x, y = make_data(args.steps, args.batch_size)
     runners = {"numpynn": numpynn_runner(x, y, args.batch_size)}
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-        runners["pytorch"] = torch_runner(x, y, args.batch_size)
-    except ImportError:
+    if torch_or_none(threads) is None:
         print("pytorch: skipped (not installed; pip install torch==2.13.0)")
+    else:
+        runners["pytorch"] = torch_runner(x, y, args.batch_size)
     times = alternating_times(runners, args.reps)
     per_epoch = 60_000 / (args.steps * args.batch_size)
     print(

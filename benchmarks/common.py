@@ -17,6 +17,17 @@ def blas_threads() -> int:
         return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
 
 
+def torch_or_none(threads: int):
+    """PyTorch with ``threads`` threads (NumPy's BLAS count), or None where it is not
+    installed: the peer is then reported as skipped."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
 def alternating_times(runners: dict, reps: int) -> dict[str, list[float]]:
     """Seconds of each runner per repetition, after one warm-up run each; the runners take
     turns within every repetition, so that all of them see the same machine state."""

@@ -21,6 +21,7 @@ from common import (
     blas_threads,
     median,
     numpynn_training,
+    torch_or_none,
     torch_training,
     training_data,
 )
@@ -87,13 +88,11 @@ def main(argv=None):
     run_np, model_np = numpynn_runner(x, y, args.batch_size)
     runners = {"numpynn": run_np, "fit": fit_runner(x, y, args.batch_size, model_np)}
     threads = blas_threads()
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-        runners["pytorch"] = torch_runner(torch, x, y, args.batch_size, model_np)
-    except ImportError:
+    torch = torch_or_none(threads)
+    if torch is None:
         print("pytorch: skipped (not installed; pip install torch==2.13.0)")
+    else:
+        runners["pytorch"] = torch_runner(torch, x, y, args.batch_size, model_np)
 
     times = alternating_times(runners, args.reps)
 

@@ -34,7 +34,7 @@ import cnn
 import mlp
 import numpy as np
 import tutorial
-from common import alternating_times, blas_threads, median, training_data
+from common import alternating_times, blas_threads, median, torch_or_none, training_data
 
 import numpynn as nn
 
@@ -42,15 +42,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = ("mlp", "mlp-small-batch", "mlp-large-batch", "cnn", "inference", "import", "memory")
 MLP_BATCH = {"mlp": 128, "mlp-small-batch": 32, "mlp-large-batch": 1024}
 MEMORY_STEPS = 60  # the peak is reached within the first steps
-
-
-def torch_or_none(threads: int):
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads)
-    return torch
 
 
 def sklearn_runner(x, y, batch_size):

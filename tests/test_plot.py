@@ -57,3 +57,61 @@ def test_a_missing_matplotlib_names_the_install(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "numpynn\[plot\]"'):
         nn.plot.plot_history({"loss": [1.0]}, tmp_path / "h.png")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The matplotlib figures the plot functions save, to look inside them."""
+    saved = []
+    save = nn.plot._save
+
+    def keep(fig, path):
+        saved.append(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(nn.plot, "_save", keep)
+    return saved
+
+
+def test_samples_are_drawn_as_the_data_is_and_say_the_labels_are_predictions(tmp_path, figures):
+    digits = nn.data.load_digits(flat=False).x[:3, 0]  # light strokes (up to 1) on 0
+    labels, predictions = np.array([0, 1, 2]), np.array([0, 7, 2])
+    nn.plot.plot_images(
+        digits, tmp_path / "s.png", labels, predictions, nn.data.MNIST_CLASSES, title="digits"
+    )
+    fig = figures[-1]
+    heading = fig._suptitle.get_text()
+    assert heading.startswith("digits\n") and "predicted class" in heading and "true" in heading
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in titled] == ["0", "7\n(true 1)", "2"]
+    assert [ax.title.get_color() for ax in titled] == ["black", "red", "black"]
+    image = titled[0].get_images()[0]
+    assert image.get_cmap().name == "gray"  # high values light, as in the data
+    assert image.get_clim() == (float(digits.min()), float(digits.max()))
+    # the ground (0) of an image is drawn black, its one bright pixel white
+    spot = np.zeros((1, 10, 10))
+    spot[0, 4, 4] = 1.0
+    path = nn.plot.plot_images(spot, tmp_path / "spot.png", columns=1)
+    with Image.open(path) as png:
+        grey = np.asarray(png.convert("L"), dtype=float) / 255
+    assert np.mean(grey < 0.05) > 0.25  # dark on light would leave almost no black
+
+
+def test_confusion_title_and_upright_short_labels(tmp_path, figures):
+    matrix = np.array([[5, 1], [2, 7]])
+    nn.plot.plot_confusion_matrix(matrix, tmp_path / "a.png", ["0", "1"], title="digits: 0.9778")
+    ax = figures[-1].axes[0]
+    assert ax.get_title() == "digits: 0.9778"
+    assert {label.get_rotation() for label in ax.get_xticklabels()} == {0.0}
+    nn.plot.plot_confusion_matrix(matrix, tmp_path / "b.png", ["T-shirt/top", "Trouser"])
+    assert {label.get_rotation() for label in figures[-1].axes[0].get_xticklabels()} == {45.0}
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 7])
+def test_history_epoch_ticks_are_whole_numbers(tmp_path, figures, epochs):
+    history = {"loss": list(np.linspace(1, 0.5, epochs)), "val_loss": [0.9] * epochs}
+    nn.plot.plot_history(history, tmp_path / "h.png")
+    ax = figures[-1].axes[0]
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -28,6 +28,12 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
+def _integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def _save(fig, path) -> str:
     path = os.fspath(path)
     with atomic_write(path) as file:
@@ -52,6 +58,7 @@ def plot_history(
         if f"val_{key}" in logs:
             ax.plot(epochs, logs[f"val_{key}"], marker="o", markersize=3, label="validation")
         ax.set_xlabel(xlabel)
+        _integer_ticks(ax.xaxis)  # epochs and iterations are whole numbers
         ax.set_title(key)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -61,7 +68,9 @@ def plot_history(
 
 
 def plot_confusion_matrix(matrix, path, class_names=None, title: str = "Confusion matrix") -> str:
-    """A heatmap of ``matrix`` (rows: true class, columns: predicted) with the counts."""
+    """A heatmap of ``matrix`` (rows: true class, columns: predicted) with the counts; the
+    column labels are tilted only when they are long. Give the data set and the accuracy in
+    ``title``."""
     matrix = np.asarray(matrix)
     count = len(matrix)
     names = list(class_names) if class_names is not None else [str(i) for i in range(count)]
@@ -70,7 +79,8 @@ def plot_confusion_matrix(matrix, path, class_names=None, title: str = "Confusio
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(count), names, rotation=45, ha="right")
+    tilt = max(map(len, names), default=0) > 3  # short labels fit upright
+    ax.set_xticks(range(count), names, rotation=45 if tilt else 0, ha="right" if tilt else "center")
     ax.set_yticks(range(count), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -84,10 +94,19 @@ def plot_confusion_matrix(matrix, path, class_names=None, title: str = "Confusio
 
 
 def plot_images(
-    images, path, labels=None, predictions=None, class_names=None, columns: int = 8, limit: int = 32
+    images,
+    path,
+    labels=None,
+    predictions=None,
+    class_names=None,
+    columns: int = 8,
+    limit: int = 32,
+    title: str | None = None,
 ) -> str:
-    """A grid of up to ``limit`` images with their true (and predicted) labels; a wrong
-    prediction is titled in red. Images are (N, H, W), (N, 1, H, W) or flat squares."""
+    """A grid of up to ``limit`` images, drawn as the data is (high values light, on one
+    grey scale for the whole grid). With ``predictions``, each is labelled with its
+    predicted class, and a wrong one in red with the true class below; with ``labels``
+    only, with its true class. The figure's title says which."""
     images = np.asarray(images)[:limit]
     if images.ndim == 2:
         side = int(round(np.sqrt(images.shape[1])))
@@ -97,7 +116,8 @@ def plot_images(
     elif images.ndim == 4:
         images = images[:, 0]
     rows = max(1, -(-len(images) // columns))
-    fig = _figure(figsize=(1.3 * columns, 1.5 * rows))
+    fig = _figure(figsize=(1.3 * columns, 1.5 * rows + 0.6))
+    low, high = (float(images.min()), float(images.max())) if images.size else (0.0, 1.0)
     axes = np.atleast_1d(fig.subplots(rows, columns)).reshape(-1)
 
     def name(label):
@@ -107,9 +127,9 @@ def plot_images(
         ax.axis("off")
         if i >= len(images):
             continue
-        ax.imshow(images[i], cmap="gray_r")
-        if labels is not None and predictions is not None:
-            wrong = int(labels[i]) != int(predictions[i])
+        ax.imshow(images[i], cmap="gray", vmin=low, vmax=high)
+        if predictions is not None:
+            wrong = labels is not None and int(labels[i]) != int(predictions[i])
             ax.set_title(
                 f"{name(predictions[i])}" + (f"\n(true {name(labels[i])})" if wrong else ""),
                 color="red" if wrong else "black",
@@ -117,4 +137,17 @@ def plot_images(
             )
         elif labels is not None:
             ax.set_title(name(labels[i]), fontsize=7)
+    heading = _images_title(title, labels, predictions)
+    if heading:
+        fig.suptitle(heading)
     return _save(fig, path)
+
+
+def _images_title(title, labels, predictions) -> str:
+    if predictions is None:
+        what = "true classes" if labels is not None else ""
+    elif labels is None:
+        what = "predicted classes"
+    else:
+        what = "each label is the predicted class; red: a mistake, with the true class"
+    return "\n".join(text for text in (title, what) if text)

@@ -9,8 +9,10 @@
     numpynn summary runs/<time>/model.npz
 
 ``train`` writes ``model.npz``, ``metrics.json``, ``history.png`` and ``confusion.png``
-(and ``samples.png`` for images) to ``--out`` (default ``runs/<date>-<time>``).
-Exit codes: 0 success, 2 a usage error, 1 a failure while running.
+(and ``samples.png`` for images) to ``--out`` (default: a new folder ``runs/<date>-<time>``).
+Exit codes: 0 success; 2 a usage error, printed under the command's usage line; 1 a
+failure while running (a missing or malformed file, data not available), printed as one
+message, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import itertools
 import json
+import math
+import os
 import pathlib
+import shlex
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
+import numpynn
 from numpynn import data, metrics, names, plot
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
@@ -34,70 +42,171 @@ from numpynn.model import Sequential
 DATASETS = ("digits", "iris", "mnist", "fashion-mnist")
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.
 DEFAULTS = {
-    "digits": {"hidden": "128,64", "epochs": 30, "batch_size": 32, "lr": 1e-3},
-    "iris": {"hidden": "16", "epochs": 150, "batch_size": 16, "lr": 1e-2},
-    "mnist": {"hidden": "256,128", "epochs": 5, "batch_size": 128, "lr": 1e-3},
-    "fashion-mnist": {"hidden": "256,128", "epochs": 5, "batch_size": 128, "lr": 1e-3},
-    "csv": {"hidden": "64", "epochs": 50, "batch_size": 32, "lr": 1e-3},
+    "digits": {"hidden": (128, 64), "epochs": 30, "batch_size": 32, "lr": 1e-3},
+    "iris": {"hidden": (16,), "epochs": 150, "batch_size": 16, "lr": 1e-2},
+    "mnist": {"hidden": (256, 128), "epochs": 5, "batch_size": 128, "lr": 1e-3},
+    "fashion-mnist": {"hidden": (256, 128), "epochs": 5, "batch_size": 128, "lr": 1e-3},
+    "csv": {"hidden": (64,), "epochs": 50, "batch_size": 32, "lr": 1e-3},
 }
+CNN_HIDDEN = (128,)
 TEST_SIZE = 0.25  # the held-out share of the bundled and CSV datasets
+MAX_UNITS = 65_536  # per hidden layer
+MAX_WEIGHTS = 50_000_000  # in the dense layers: 200 MB of float32, about 800 MB with Adam
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# train standardises each feature, and float32 holds the variance only of values below ~1.8e19
+FEATURE_LIMIT = 1e18
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 class UsageError(Exception):
     """A command line that cannot work: exit code 2."""
 
 
-# --- data --------------------------------------------------------------------------------------
+class Split(NamedTuple):
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list
+    image_shape: list | None
 
 
-def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None):
-    """(x_train, y_train, x_test, y_test, class_names, image_shape or None)."""
-    if source in ("mnist", "fashion-mnist"):
-        loader = data.load_mnist if source == "mnist" else data.load_fashion_mnist
-        (x_train, y_train), (x_test, y_test) = loader(root=data_root)
-        names_ = data.MNIST_CLASSES if source == "mnist" else data.FASHION_MNIST_CLASSES
-        return x_train, y_train, x_test, y_test, names_, [28, 28]
-    if source == "csv":
-        x, y, names_ = read_csv(csv_path, target)
-        shape = None
-    else:
-        x, y, names_ = data.load_digits() if source == "digits" else data.load_iris()
-        shape = [8, 8] if source == "digits" else None
-    x_train, x_test, y_train, y_test = data.train_test_split(
-        x, y, test_size=TEST_SIZE, stratify=y, seed=seed
-    )
-    return x_train, y_train, x_test, y_test, names_, shape
+# --- option values (argparse turns an ArgumentTypeError into a usage error, exit 2) -------------
+
+
+def _whole_number(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text}")
+        return value
+
+    return parse
+
+
+def _real_number(valid, expected: str):
+    def parse(text: str) -> float:
+        value = _number(text)
+        if value is None or not valid(value):  # NaN fails every comparison
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+_learning_rate = _real_number(lambda v: 0 < v < math.inf, "a number > 0 such as 0.001")
+_fraction = _real_number(lambda v: 0 <= v < 1, "a fraction in [0, 1) such as 0.1")
+
+
+def _hidden_sizes(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected layer sizes separated by commas, such as 256,128; got {text!r}"
+        )
+    sizes = tuple(int(part) for part in parts)
+    if not all(1 <= size <= MAX_UNITS for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"each layer size must lie between 1 and {MAX_UNITS:,}; got {text}"
+        )
+    return sizes
+
+
+# --- reading files ------------------------------------------------------------------------------
+
+
+def _existing_file(path, what: str) -> pathlib.Path:
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a folder or a device)")
+    return path
+
+
+def _csv_rows(path) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank row of a UTF-8 CSV file; a byte-order mark
+    (as spreadsheets write one) is skipped."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); save the file as UTF-8 (a spreadsheet's 'CSV UTF-8')"
+        ) from None
+    except csv.Error as error:
+        raise ValueError(f"{path}: not a readable CSV file ({error})") from None
+
+
+def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX) -> float:
+    """A CSV cell as a finite number of size at most ``limit``, or an error naming where."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"{path}, line {line}: {column} holds {text!r}, not a number; "
+            "numpynn needs numeric features"
+        ) from None
+    if not (math.isfinite(value) and abs(value) <= limit):
+        raise ValueError(
+            f"{path}, line {line}: {column} holds {text.strip()!r}; the values must be finite "
+            f"numbers of size at most {limit:.2g}"
+        )
+    return value
+
+
+def _csv_header(path, header: list[str], target: str) -> list[str]:
+    header = [name.strip() for name in header]
+    for i, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{path}: column {i + 1} of the header has no name")
+        if name in header[:i]:
+            raise ValueError(
+                f"{path}: the header names {name!r} twice (columns {header.index(name) + 1} "
+                f"and {i + 1}); give every column its own name"
+            )
+    if target not in header:
+        raise UsageError(f"{path}: no column {target!r}; the columns are {', '.join(header)}")
+    return header
+
+
+def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.ndarray]:
+    labels = [row[column].strip() for _, row in rows]
+    for (line, _), label in zip(rows, labels):
+        if label.lower() in ("", "nan"):
+            raise ValueError(f"{path}, line {line}: no value in column {target!r}")
+    class_names = sorted(set(labels), key=lambda v: (_number(v) is None, _number(v) or 0, v))
+    if len(class_names) < 2:
+        raise ValueError(
+            f"{path}: column {target!r} holds one class ({class_names[0]!r}); "
+            "a classifier needs examples of at least two"
+        )
+    index = {name: i for i, name in enumerate(class_names)}
+    return class_names, np.array([index[v] for v in labels], dtype=np.int64)
 
 
 def read_csv(path, target: str):
     """Numeric features and integer classes from a CSV file with a header row."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no CSV file at {path}")
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row]
+    path = _existing_file(path, "CSV file")
+    rows = _csv_rows(path)
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise UsageError(f"{path}: no column {target!r}; the columns are {', '.join(header)}")
+    header = _csv_header(path, rows[0][1], target)
     column = header.index(target)
     features = [i for i in range(len(header)) if i != column]
     x = np.empty((len(rows) - 1, len(features)), dtype=np.float32)
-    for r, row in enumerate(rows[1:], start=2):
+    for r, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise ValueError(f"{path}, line {r}: {len(row)} fields, the header has {len(header)}")
-        for c, i in enumerate(features):
-            try:
-                x[r - 2, c] = float(row[i])
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {r}: column {header[i]!r} holds {row[i]!r}, not a number; "
-                    "numpynn train needs numeric features"
-                ) from None
-    labels = [row[column].strip() for row in rows[1:]]
-    class_names = sorted(set(labels), key=lambda v: (_number(v) is None, _number(v) or 0, v))
-    y = np.array([class_names.index(v) for v in labels], dtype=np.int64)
+            raise ValueError(
+                f"{path}, line {line}: {len(row)} fields, the header has {len(header)}"
+            )
+        x[r] = [_cell(path, line, f"column {header[i]!r}", row[i], FEATURE_LIMIT) for i in features]
+    class_names, y = _csv_classes(path, rows[1:], column, target)
     return x, y, class_names
 
 
@@ -108,32 +217,65 @@ def _number(text: str):
         return None
 
 
+def _read_sample_rows(path) -> np.ndarray:
+    """Samples from a CSV of numbers, one per row; a first row that is not numbers is a header."""
+    rows = _csv_rows(path)
+    if rows and _number(rows[0][1][0]) is None:
+        rows = rows[1:]
+    if not rows:
+        raise ValueError(f"{path}: holds no samples")
+    width = len(rows[0][1])
+    x = np.empty((len(rows), width), dtype=np.float32)
+    for r, (line, row) in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"{path}, line {line}: {len(row)} values, the first row has {width}")
+        x[r] = [_cell(path, line, f"column {i + 1}", cell) for i, cell in enumerate(row)]
+    return x
+
+
+def _read_npy(path) -> np.ndarray:
+    """A numeric .npy array as float32, mapped first so that a header claiming more data
+    than the file holds is refused before anything is allocated."""
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        reason = "it holds Python objects" if "allow_pickle" in str(error) else error
+        raise ValueError(f"{path}: not a readable .npy array of numbers ({reason})") from None
+    if not isinstance(stored, np.ndarray):
+        stored.close()  # an .npz archive named .npy
+        raise ValueError(f"{path}: an .npz archive, not a .npy array")
+    if stored.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: holds values of type {stored.dtype}; expected numbers")
+    if stored.ndim == 0:
+        raise ValueError(f"{path}: holds a single number (a 0-d array); expected samples")
+    with np.errstate(over="ignore"):  # too large for float32: inf, refused below
+        x = np.array(stored, dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        where = ", ".join(map(str, bad[0]))
+        raise ValueError(f"{path}: the value at [{where}] is not a finite float32 number")
+    return x
+
+
 def read_inputs(path, image_shape, features: int) -> np.ndarray:
-    """Samples for ``predict`` from a .npy, a .csv (numbers, optional header) or a PNG."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no input file at {path}")
+    """Samples for ``predict`` from a .npy, a .csv (numbers, optional header) or an image."""
+    path = _existing_file(path, "input file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        x = np.load(path, allow_pickle=False)
+        x = _read_npy(path)
     elif suffix == ".csv":
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row]
-        if rows and _number(rows[0][0]) is None:
-            rows = rows[1:]  # a header
-        try:
-            x = np.array(rows, dtype=np.float32)
-        except ValueError:
-            raise ValueError(f"{path}: expected rows of numbers") from None
-    elif suffix in (".png", ".jpg", ".jpeg", ".bmp"):
+        x = _read_sample_rows(path)
+    elif suffix in IMAGE_SUFFIXES:
         if image_shape is None:
             raise UsageError("this model was not trained on images; give a .npy or .csv")
         x = read_image(path, image_shape)[None]
     else:
-        raise UsageError(f"{path}: expected a .npy, .csv or .png file")
+        raise UsageError(f"{path}: expected a .npy, .csv or {'/'.join(IMAGE_SUFFIXES)} file")
     if x.ndim == 1 or (image_shape and x.shape == tuple(image_shape)):
         x = x[None]  # one sample
-    x = x.reshape(len(x), -1).astype(np.float32)
+    if len(x) == 0:
+        raise ValueError(f"{path}: holds no samples")
+    x = x.reshape(len(x), -1)
     if x.shape[1] != features:
         raise ValueError(
             f"{path}: the model expects {features} values per sample, got {x.shape[1]}"
@@ -148,13 +290,90 @@ def read_image(path, shape) -> np.ndarray:
         from PIL import Image
     except ImportError:
         raise ImportError('reading images needs Pillow: pip install "numpynn[plot]"') from None
-    with Image.open(path) as image:
-        grey = image.convert("L").resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
-        x = np.asarray(grey, dtype=np.float32) / 255
+    try:
+        with Image.open(path) as image:
+            grey = image.convert("L").resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+    except (OSError, Image.DecompressionBombError) as error:  # OSError: unreadable, truncated
+        raise ValueError(f"{path}: not a readable image ({error})") from None
+    x = np.asarray(grey, dtype=np.float32) / 255
     return 1 - x if x.mean() > 0.5 else x
 
 
-# --- commands -----------------------------------------------------------------------------------
+def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None) -> Split:
+    """The training and test parts of a dataset, with its class names and image shape."""
+    if source in ("mnist", "fashion-mnist"):
+        loader = data.load_mnist if source == "mnist" else data.load_fashion_mnist
+        (x_train, y_train), (x_test, y_test) = loader(root=data_root)
+        names_ = data.MNIST_CLASSES if source == "mnist" else data.FASHION_MNIST_CLASSES
+        return Split(x_train, y_train, x_test, y_test, names_, [28, 28])
+    if source == "csv":
+        x, y, names_ = read_csv(csv_path, target)
+    else:
+        x, y, names_ = data.load_digits() if source == "digits" else data.load_iris()
+    x_train, x_test, y_train, y_test = data.train_test_split(
+        x, y, test_size=TEST_SIZE, stratify=y, seed=seed
+    )
+    return Split(x_train, y_train, x_test, y_test, names_, [8, 8] if source == "digits" else None)
+
+
+# --- saved models -------------------------------------------------------------------------------
+
+
+def _is_int(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+# what `train` writes into a model's metadata: key -> (what is expected, the check)
+METADATA = {
+    "dataset": ("one of " + ", ".join((*DATASETS, "csv")), lambda v: v in (*DATASETS, "csv")),
+    "class_names": (
+        "a list of names",
+        lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(n, str) for n in v),
+    ),
+    "image_shape": (
+        "[height, width]",
+        lambda v: isinstance(v, list) and len(v) == 2 and all(_is_int(n, 1) for n in v),
+    ),
+    "features": ("a whole number >= 1", lambda v: _is_int(v, 1)),
+    "model": ("mlp or cnn", lambda v: v in ("mlp", "cnn")),
+    "seed": ("a whole number >= 0", lambda v: _is_int(v, 0)),
+    "csv": ("a path", lambda v: isinstance(v, str)),
+    "target": ("a column name", lambda v: isinstance(v, str)),
+}
+
+
+def _metadata(model, path) -> dict:
+    """The model's metadata, checked: a crafted value is an error naming the file."""
+    meta = getattr(model, "metadata", None) or {}
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: its metadata is a {type(meta).__name__}, not an object")
+    for key, (expected, valid) in METADATA.items():
+        if meta.get(key) is not None and not valid(meta[key]):
+            raise ModelFileError(f"{path}: metadata {key!r} is {meta[key]!r}; expected {expected}")
+    shape, features = meta.get("image_shape"), meta.get("features")
+    if shape and features and shape[0] * shape[1] != features:
+        raise ModelFileError(f"{path}: metadata image_shape {shape} and features {features} differ")
+    if meta.get("model") == "cnn" and not shape:
+        raise ModelFileError(f"{path}: metadata says a CNN but gives no image_shape")
+    return meta
+
+
+def _load(path):
+    path = _existing_file(path, "model file")
+    model = load_model(path)
+    return model, _metadata(model, path)
+
+
+def _class_names(path, meta: dict, outputs: int) -> list[str]:
+    names_ = meta.get("class_names") or [str(i) for i in range(outputs)]
+    if len(names_) != outputs:
+        raise ModelFileError(
+            f"{path}: the model has {outputs} outputs but its metadata names {len(names_)} classes"
+        )
+    return names_
+
+
+# --- models -------------------------------------------------------------------------------------
 
 
 def build_mlp(x_train, classes: int, hidden, activation: str, normalize: bool) -> Sequential:
@@ -191,144 +410,250 @@ def _as_model_input(x, model_kind, image_shape):
     return x.reshape(len(x), 1, *image_shape) if model_kind == "cnn" else x
 
 
-def _hidden(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        sizes = [0]
-    if not sizes or min(sizes) < 1:
-        raise UsageError(f"--hidden: expected sizes such as 256,128, got {text!r}")
-    return sizes
+def _check_size(hidden, inputs: int, classes: int) -> None:
+    """Refuse a network too large to build here before allocating any of it."""
+    sizes = [inputs, *hidden, classes]
+    weights = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    if weights > MAX_WEIGHTS:
+        raise UsageError(
+            f"--hidden {','.join(map(str, hidden))}: the dense layers would hold {weights:,} "
+            f"weights ({4 * weights / 1e9:.1f} GB of float32, about four times that while "
+            f"training); numpynn train builds at most {MAX_WEIGHTS:,}"
+        )
 
 
-def train(args) -> int:
-    source = "csv" if args.csv else args.dataset
+def _build(args, settings, split: Split):
+    """The model for ``settings`` and the training and test inputs shaped for it."""
+    classes, hidden = len(split.class_names), settings.hidden
+    x_train, x_test = split.x_train, split.x_test
+    if args.model == "cnn":
+        height, width = split.image_shape
+        _check_size(hidden, 32 * (height // 4) * (width // 4), classes)
+        model = build_cnn(split.image_shape, classes, hidden, args.activation)
+        x_train, x_test = (_as_model_input(x, "cnn", split.image_shape) for x in (x_train, x_test))
+        layout = f"CNN (conv 16, conv 32, dense {','.join(map(str, hidden))})"
+    else:
+        _check_size(hidden, x_train.shape[1], classes)
+        model = build_mlp(x_train, classes, hidden, args.activation, split.image_shape is None)
+        layout = f"MLP {x_train.shape[1]}-{'-'.join(map(str, hidden))}-{classes}"
+    options = {} if settings.lr is None else {"lr": settings.lr}
+    optimizer = names.get("optimizer", args.optimizer, model.parameters(), **options)
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model, x_train, x_test, layout
+
+
+# --- train --------------------------------------------------------------------------------------
+
+
+class Settings(NamedTuple):
+    source: str
+    hidden: tuple
+    epochs: int
+    batch_size: int
+    lr: float | None
+
+
+def _settings(args) -> Settings:
+    """The options checked against each other, and the dataset's defaults for those not given."""
+    if args.csv and args.dataset:
+        raise UsageError("give --dataset or --csv, not both")
+    if args.target and not args.csv:
+        raise UsageError("--target names a column of a CSV file: give --csv FILE too")
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
-    defaults = DEFAULTS[source]
-    hidden = _hidden(args.hidden or defaults["hidden"])
-    epochs = args.epochs or defaults["epochs"]
-    batch_size = args.batch_size or defaults["batch_size"]
-    # the datasets' tuned rate is Adam's; another optimizer by name keeps Keras's default
-    lr = args.lr or (defaults["lr"] if args.optimizer == "adam" else None)
+    source = "csv" if args.csv else args.dataset or "digits"
+    if args.model == "cnn" and source in ("iris", "csv"):
+        raise UsageError(f"--model cnn needs images (digits, mnist, fashion-mnist), not {source}")
     for kind, value in (("activation", args.activation), ("optimizer", args.optimizer)):
         try:
             names.lookup(kind, value)
         except names.UnknownNameError as error:
             raise UsageError(f"--{kind}: {error}") from None
+    defaults = DEFAULTS[source]
+    hidden = args.hidden or (CNN_HIDDEN if args.model == "cnn" else defaults["hidden"])
+    # the datasets' tuned rate is Adam's; another optimizer by name keeps Keras's default
+    lr = defaults["lr"] if args.lr is None and args.optimizer == "adam" else args.lr
+    return Settings(
+        source,
+        hidden,
+        defaults["epochs"] if args.epochs is None else args.epochs,
+        defaults["batch_size"] if args.batch_size is None else args.batch_size,
+        lr,
+    )
+
+
+def run_folder(out=None, started: datetime.datetime | None = None) -> pathlib.Path:
+    """``out`` (made if needed), or a new ``runs/<date>-<time>`` folder, with ``-2``, ``-3``
+    ... appended when that exists: made by an exclusive mkdir, so two runs started in the
+    same second never share one. Returns the absolute path."""
+    if out is not None:
+        out = pathlib.Path(out)
+        if out.exists() and not out.is_dir():
+            raise FileExistsError(f"--out {out}: a file of that name exists; give a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        return out.resolve()
+    base = pathlib.Path("runs") / (started or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in itertools.count(1):
+        folder = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder.resolve()
+
+
+def _metadata_of_run(args, settings: Settings, split: Split) -> dict:
+    return {
+        "dataset": settings.source,
+        "class_names": list(split.class_names),
+        "image_shape": split.image_shape,
+        "features": int(np.prod(split.x_train.shape[1:])),
+        "model": args.model,
+        "seed": args.seed,
+        "test_size": TEST_SIZE,
+        "csv": str(args.csv.resolve()) if args.csv else None,
+        "target": args.target,
+    }
+
+
+def _write_run(out, model, settings, history, split: Split, predicted, accuracy) -> list[str]:
+    """model.npz, metrics.json and the plots (none without matplotlib) in ``out``."""
+    model.save(out / "model.npz")
+    matrix = metrics.confusion_matrix(split.y_test, predicted, len(split.class_names))
+    results = {
+        "dataset": settings.source,
+        "test_accuracy": accuracy,
+        "test_samples": len(split.y_test),
+        "epochs": settings.epochs,
+        "history": history.history,
+        "confusion_matrix": matrix.tolist(),
+        "precision_recall_f1_macro": metrics.precision_recall_f1(split.y_test, predicted, "macro"),
+    }
+    with atomic_write(out / "metrics.json", "w") as f:
+        json.dump(results, f, indent=2)
+    try:
+        plots = _write_plots(out, settings.source, history, split, matrix, predicted, accuracy)
+    except ImportError as error:
+        print(f"numpynn train: no plots ({error})", file=sys.stderr)
+        plots = []
+    return ["model.npz", "metrics.json", *plots]
+
+
+def _write_plots(out, source, history, split: Split, matrix, predicted, accuracy) -> list[str]:
+    title = f"{source}: test accuracy {accuracy:.4f} on {len(split.y_test):,} samples"
+    plot.plot_history(history, out / "history.png", title=f"{source}: training")
+    plot.plot_confusion_matrix(matrix, out / "confusion.png", split.class_names, title=title)
+    if split.image_shape is None:
+        return ["history.png", "confusion.png"]
+    images = split.x_test[:32].reshape(-1, *split.image_shape)
+    plot.plot_images(
+        images,
+        out / "samples.png",
+        split.y_test[:32],
+        predicted[:32],
+        split.class_names,
+        title=f"{source}: the model's predictions for the first {len(images)} test samples",
+    )
+    return ["history.png", "confusion.png", "samples.png"]
+
+
+def _next_steps(out: pathlib.Path, images: bool) -> str:
+    model = shlex.quote(str(out / "model.npz"))
+    samples = "SAMPLES.npy|.csv" + ("|.png" if images else "")
+    return (
+        "next:\n"
+        f"  numpynn evaluate {model}\n"
+        f"  numpynn predict {model} {samples}\n"
+        f"  numpynn summary {model}"
+    )
+
+
+def train(args) -> int:
+    started = datetime.datetime.now()
+    settings = _settings(args)
     manual_seed(args.seed)
-    x_train, y_train, x_test, y_test, class_names, image_shape = load_split(
-        source, args.seed, args.csv, args.target, args.data_root
-    )
-    if args.model == "cnn":
-        if image_shape is None:
-            raise UsageError(
-                f"--model cnn needs images (digits, mnist, fashion-mnist), not {source}"
-            )
-        hidden = _hidden(args.hidden or "128")
-        model = build_cnn(image_shape, len(class_names), hidden, args.activation)
-        x_train, x_test = (_as_model_input(x, "cnn", image_shape) for x in (x_train, x_test))
-    else:
-        model = build_mlp(x_train, len(class_names), hidden, args.activation, image_shape is None)
-    options = {} if lr is None else {"lr": lr}
-    optimizer = names.get("optimizer", args.optimizer, model.parameters(), **options)
-    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
-    say = (lambda *a: None) if args.quiet else print
-    layout = (
-        f"CNN (conv 16, conv 32, dense {','.join(map(str, hidden))})"
-        if args.model == "cnn"
-        else f"MLP {x_train.shape[1]}-{'-'.join(map(str, hidden))}-{len(class_names)}"
-    )
-    say(f"numpynn train: {source}, {len(x_train)} training, {len(x_test)} test samples, {layout}")
+    split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
+    model, x_train, x_test, layout = _build(args, settings, split)
+    if not args.quiet:
+        sizes = f"{len(x_train):,} training and {len(x_test):,} test samples"
+        print(f"{settings.source}: {sizes}; {layout}")
     history = model.fit(
         x_train,
-        y_train,
-        batch_size=batch_size,
-        epochs=epochs,
+        split.y_train,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
         seed=args.seed,
         validation_split=args.validation_split,
         verbose=0 if args.quiet else 1,
     )
-    probabilities = model.predict(x_test, batch_size=1024)
-    predicted = probabilities.argmax(axis=1)
-    accuracy = float(np.mean(predicted == y_test))
-    report = metrics.classification_report(y_test, predicted, class_names)
-    say(f"test accuracy: {accuracy:.4f}\n{report}")
-
-    out = pathlib.Path(
-        args.out or pathlib.Path("runs") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    model.metadata = {
-        "dataset": source,
-        "class_names": list(class_names),
-        "image_shape": image_shape,
-        "features": int(np.prod(x_train.shape[1:])),
-        "model": args.model,
-        "seed": args.seed,
-        "test_size": TEST_SIZE,
-        "csv": str(args.csv) if args.csv else None,
-        "target": args.target,
-    }
-    model.save(out / "model.npz")
-    matrix = metrics.confusion_matrix(y_test, predicted, len(class_names))
-    results = {
-        "dataset": source,
-        "test_accuracy": accuracy,
-        "test_samples": len(y_test),
-        "epochs": epochs,
-        "history": history.history,
-        "confusion_matrix": matrix.tolist(),
-        "precision_recall_f1_macro": metrics.precision_recall_f1(y_test, predicted, "macro"),
-    }
-    with atomic_write(out / "metrics.json", "w") as f:
-        json.dump(results, f, indent=2)
-    written = ["model.npz", "metrics.json"]
-    try:
-        plot.plot_history(history, out / "history.png", title=f"{source}: training")
-        plot.plot_confusion_matrix(matrix, out / "confusion.png", class_names)
-        written += ["history.png", "confusion.png"]
-        if image_shape is not None:
-            images = x_test[:32].reshape(-1, *image_shape)
-            plot.plot_images(images, out / "samples.png", y_test[:32], predicted[:32], class_names)
-            written.append("samples.png")
-    except ImportError as error:
-        print(f"numpynn train: no plots ({error})", file=sys.stderr)
-    say(f"wrote {', '.join(written)} to {out}")
+    predicted = model.predict(x_test, batch_size=1024).argmax(axis=1)
+    accuracy = float(np.mean(predicted == split.y_test))
+    out = run_folder(args.out, started)
+    model.metadata = _metadata_of_run(args, settings, split)
+    written = _write_run(out, model, settings, history, split, predicted, accuracy)
+    print(f"test accuracy: {accuracy:.4f}")
+    if args.quiet:
+        print(f"run folder: {out}")
+        return 0
+    print(metrics.classification_report(split.y_test, predicted, split.class_names))
+    print(f"wrote {', '.join(written)} to {out}")
+    print(_next_steps(out, split.image_shape is not None))
     return 0
 
 
-def _load(path):
-    if not pathlib.Path(path).exists():
-        raise FileNotFoundError(f"no model file at {path}")
-    return load_model(path)
+# --- evaluate, predict, summary -----------------------------------------------------------------
 
 
-def evaluate(args) -> int:
-    model = _load(args.model)
-    meta = model.metadata or {}
+def _evaluation_source(args, meta: dict) -> tuple[str, str | None, str | None]:
+    """(source, CSV path, target) from the options, else from what the model was trained on."""
+    if args.csv and args.dataset:
+        raise UsageError("give --dataset or --csv, not both")
     source = "csv" if args.csv else args.dataset or meta.get("dataset")
     if source is None:
         raise UsageError("the model does not say which data it was trained on: pass --dataset")
-    csv_path, target = args.csv or meta.get("csv"), args.target or meta.get("target")
-    _, _, x_test, y_test, class_names, _ = load_split(
-        source, meta.get("seed", 0), csv_path, target, args.data_root
-    )
-    x_test = _as_model_input(x_test, meta.get("model"), meta.get("image_shape"))
-    predicted = model.predict(x_test, batch_size=1024).argmax(axis=1)
-    print(f"test accuracy: {np.mean(predicted == y_test):.4f} on {len(y_test)} samples of {source}")
-    print(metrics.classification_report(y_test, predicted, meta.get("class_names") or class_names))
+    if args.target and source != "csv":
+        raise UsageError("--target names a column of a CSV file: give --csv FILE too")
+    csv_path = args.csv or meta.get("csv")
+    target = args.target or meta.get("target")
+    if source == "csv" and not (csv_path and target):
+        raise UsageError("give the CSV file and its class column: --csv FILE --target COLUMN")
+    return source, csv_path, target
+
+
+def evaluate(args) -> int:
+    model, meta = _load(args.model)
+    source, csv_path, target = _evaluation_source(args, meta)
+    split = load_split(source, meta.get("seed") or 0, csv_path, target, args.data_root)
+    features = meta.get("features")
+    if features and split.x_test[0].size != features:
+        raise ValueError(
+            f"{args.model} takes {features} values per sample; {source} has {split.x_test[0].size}"
+        )
+    x_test = _as_model_input(split.x_test, meta.get("model"), meta.get("image_shape"))
+    probabilities = model.predict(x_test, batch_size=1024)
+    class_names = _class_names(args.model, meta, probabilities.shape[1])
+    if len(split.class_names) != len(class_names):
+        raise ValueError(
+            f"{args.model} tells {len(class_names)} classes apart; "
+            f"{source} has {len(split.class_names)}"
+        )
+    predicted = probabilities.argmax(axis=1)
+    accuracy = np.mean(predicted == split.y_test)
+    print(f"test accuracy: {accuracy:.4f} on {len(split.y_test)} samples of {source}")
+    print(metrics.classification_report(split.y_test, predicted, class_names))
     return 0
 
 
 def predict(args) -> int:
-    model = _load(args.model)
-    meta = model.metadata or {}
-    features = meta.get("features") or (model.input_shape or (None, None))[1]
+    model, meta = _load(args.model)
+    features = meta.get("features") or (model.input_shape or (None, None))[-1]
+    if not features:
+        raise ModelFileError(f"{args.model}: the model does not say how many values it takes")
     x = read_inputs(args.input, meta.get("image_shape"), features)
     x = _as_model_input(x, meta.get("model"), meta.get("image_shape"))
     probabilities = model.predict(x, batch_size=1024)
-    class_names = meta.get("class_names") or [str(i) for i in range(probabilities.shape[1])]
+    class_names = _class_names(args.model, meta, probabilities.shape[1])
     for i, p in enumerate(probabilities):
         best = int(p.argmax())
         print(f"{i}: {class_names[best]} ({p[best]:.3f})")
@@ -336,69 +661,163 @@ def predict(args) -> int:
 
 
 def summary(args) -> int:
-    _load(args.model).summary()
+    _load(args.model)[0].summary()
     return 0
 
 
 # --- the parser ---------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="numpynn", description="Train, evaluate and use numpynn models."
+def _per_dataset(key: str) -> str:
+    values = {source: settings[key] for source, settings in DEFAULTS.items()}
+    return ", ".join(
+        f"{source} {','.join(map(str, v)) if isinstance(v, tuple) else v}"
+        for source, v in values.items()
     )
-    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
 
-    t = commands.add_parser("train", help="train a network and write a model, metrics and plots")
-    t.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits")
-    t.add_argument("--csv", type=pathlib.Path, help="train on a CSV file instead (with --target)")
-    t.add_argument("--target", help="the CSV column to predict")
-    t.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="cnn: images only")
-    t.add_argument("--hidden", help="hidden layer sizes, e.g. 256,128")
-    t.add_argument("--activation", default="relu", help="a name such as relu, tanh, gelu")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
-    t.add_argument("--lr", type=float, help="learning rate (default: tuned per dataset for adam)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--validation-split", type=float, default=0.1)
-    t.add_argument("--out", type=pathlib.Path, help="output folder (default runs/<date>-<time>)")
-    t.add_argument("--data-root", type=pathlib.Path, help="a folder holding the MNIST files")
-    t.add_argument("--quiet", action="store_true", help="no progress bars or report")
-    t.set_defaults(command=train)
 
-    e = commands.add_parser("evaluate", help="test accuracy and a report of a saved model")
-    e.add_argument("model", type=pathlib.Path)
-    e.add_argument("--dataset", choices=DATASETS)
-    e.add_argument("--csv", type=pathlib.Path)
-    e.add_argument("--target")
-    e.add_argument("--data-root", type=pathlib.Path)
-    e.set_defaults(command=evaluate)
+def _add_train(commands) -> None:
+    t = commands.add_parser(
+        "train",
+        help="train a network and write a model, metrics and plots",
+        description="Train a classifier and write model.npz, metrics.json and plots to a "
+        "run folder. Options not given take the dataset's defaults, shown below.",
+    )
+    source = t.add_argument_group("data")
+    source.add_argument("--dataset", choices=DATASETS, help="a dataset by name (default: digits)")
+    source.add_argument(
+        "--csv", type=pathlib.Path, metavar="FILE", help="a CSV file (with --target) instead"
+    )
+    source.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
+    source.add_argument(
+        "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
+    )
+    source.add_argument(
+        "--validation-split",
+        type=_fraction,
+        metavar="FRACTION",
+        default=0.1,
+        help="share of the training data held out for val_loss (default: 0.1; 0 for none)",
+    )
+    _add_network_options(t.add_argument_group("network and training"))
+    output = t.add_argument_group("output")
+    output.add_argument(
+        "--out", type=pathlib.Path, metavar="FOLDER", help="default: runs/<date>-<time>"
+    )
+    output.add_argument(
+        "--quiet", action="store_true", help="print only the test accuracy and the run folder"
+    )
+    t.set_defaults(command=train, parser=t)
 
-    p = commands.add_parser("predict", help="classify samples from a .npy, .csv or .png file")
-    p.add_argument("model", type=pathlib.Path)
-    p.add_argument("input", type=pathlib.Path)
-    p.set_defaults(command=predict)
+
+def _add_network_options(group) -> None:
+    group.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="cnn: images only")
+    group.add_argument(
+        "--hidden",
+        type=_hidden_sizes,
+        metavar="SIZES",
+        help=f"hidden layer sizes, e.g. 256,128 (default: {_per_dataset('hidden')}; cnn 128)",
+    )
+    group.add_argument(
+        "--activation", default="relu", metavar="NAME", help="relu, tanh, gelu, ... (default: relu)"
+    )
+    for flag, key in (("--epochs", "epochs"), ("--batch-size", "batch_size")):
+        group.add_argument(
+            flag, type=_whole_number(1), metavar="N", help=f"default: {_per_dataset(key)}"
+        )
+    group.add_argument(
+        "--optimizer",
+        default="adam",
+        metavar="NAME",
+        help="sgd, adam, adamw, rmsprop, adagrad (default: adam)",
+    )
+    group.add_argument(
+        "--lr",
+        type=_learning_rate,
+        help=f"learning rate (default with adam: {_per_dataset('lr')}; else the optimizer's)",
+    )
+    group.add_argument("--seed", type=_whole_number(0), metavar="N", default=0, help="default: 0")
+
+
+def _add_model_commands(commands) -> None:
+    e = commands.add_parser(
+        "evaluate",
+        help="test accuracy and a report of a saved model",
+        description="Test accuracy and a per-class report of a saved model, on the test part "
+        "of the data it was trained on (or of --dataset / --csv).",
+    )
+    e.add_argument("model", type=pathlib.Path, help="a model.npz written by numpynn train")
+    e.add_argument("--dataset", choices=DATASETS, help="default: the model's own")
+    e.add_argument(
+        "--csv", type=pathlib.Path, metavar="FILE", help="default: the model's own CSV file"
+    )
+    e.add_argument(
+        "--target", metavar="COLUMN", help="the CSV column of classes (default: the model's own)"
+    )
+    e.add_argument(
+        "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
+    )
+    e.set_defaults(command=evaluate, parser=e)
+
+    p = commands.add_parser(
+        "predict",
+        help="classify samples from a .npy, .csv or image file",
+        description="Print each sample's most likely class and its probability. INPUT is a "
+        ".npy array (one sample, or (N, features)), a .csv of numbers (a sample per row; a "
+        "header row of names is skipped), or, for a model trained on images, a "
+        ".png/.jpg/.bmp picture (resized to the training size; dark-on-light is inverted).",
+    )
+    p.add_argument("model", type=pathlib.Path, help="a model.npz written by numpynn train")
+    p.add_argument("input", type=pathlib.Path, help="a .npy, .csv or image file of samples")
+    p.set_defaults(command=predict, parser=p)
 
     s = commands.add_parser("summary", help="print the layers of a saved model")
-    s.add_argument("model", type=pathlib.Path)
-    s.set_defaults(command=summary)
+    s.add_argument("model", type=pathlib.Path, help="a model.npz")
+    s.set_defaults(command=summary, parser=s)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numpynn",
+        description="Train, evaluate and use numpynn models.",
+        epilog="Exit codes: 0 success, 2 a usage error, 1 a failure while running. "
+        "'numpynn COMMAND --help' describes a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"numpynn {numpynn.__version__}")
+    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_model_commands(commands)
     return parser
 
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (argparse exits with 2 on bad usage)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    name = f"numpynn {args.name}"
     try:
         return args.command(args)
     except UsageError as error:
-        parser.print_usage(sys.stderr)
-        print(f"numpynn {args.name}: error: {error}", file=sys.stderr)
+        args.parser.print_usage(sys.stderr)
+        print(f"{name}: error: {error}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, ImportError, ModelFileError, data.DataNotFoundError) as error:
-        print(f"numpynn {args.name}: error: {error}", file=sys.stderr)
-        return 1
+    except (OSError, ValueError, ImportError, FloatingPointError) as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+    except MemoryError:
+        print(
+            f"{name}: error: out of memory; try smaller --hidden or --batch-size", file=sys.stderr
+        )
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a failure numpynn does not foresee: one line, not a traceback
+        if os.environ.get("NUMPYNN_TRACEBACK"):
+            raise
+        print(
+            f"{name}: unexpected {type(error).__name__}: {error}\n(please report it; "
+            "NUMPYNN_TRACEBACK=1 shows where it happened)",
+            file=sys.stderr,
+        )
+    return 1
 
 
 def run() -> None:

@@ -3,11 +3,11 @@ found before the model is built or its arrays read, with memory bounded by the f
 
 import json
 import struct
-import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
+from helpers import peak_allocation
 
 import numpynn as nn
 from numpynn import io
@@ -62,17 +62,6 @@ def fails(path, message, load=nn.load_model):
     return text
 
 
-def peak_of(call):
-    """The peak of NumPy's and Python's allocations during ``call`` (bytes)."""
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def architecture_only(tmp_path, layers, name="claims.npz"):
     header = {
         "format": "numpynn",
@@ -98,7 +87,9 @@ def architecture_only(tmp_path, layers, name="claims.npz"):
 def test_an_architecture_claiming_more_than_the_file_stores_allocates_nothing(tmp_path, layers):
     path = architecture_only(tmp_path, layers)
     assert path.stat().st_size < 1000
-    peak = peak_of(lambda: fails(path, "more (parameters|than the 0 weights)|the file stores"))
+    peak = peak_allocation(
+        lambda: fails(path, "more (parameters|than the 0 weights)|the file stores")
+    )
     assert peak < 2_000_000, f"{peak} bytes allocated for a {path.stat().st_size}-byte file"
 
 
@@ -121,7 +112,9 @@ def test_a_lazy_layer_claiming_a_huge_input_is_refused_before_drawing(tmp_path):
             },
         },
     )  # fmt: skip
-    peak = peak_of(lambda: fails(path, "more parameters than the 0 weights the file stores"))
+    peak = peak_allocation(
+        lambda: fails(path, "more parameters than the 0 weights the file stores")
+    )
     assert peak < 2_000_000
 
 
@@ -135,7 +128,7 @@ def test_an_npy_header_claiming_a_huge_shape_is_refused_before_reading(tmp_path)
     at = data.index(key)
     data[at : at + len(key)] = b"'shape': (99999999999999,),}"[: len(key)].ljust(len(key))
     path.write_bytes(bytes(data))
-    peak = peak_of(lambda: fails(path, "its header says|not a readable numpynn file"))
+    peak = peak_allocation(lambda: fails(path, "its header says|not a readable numpynn file"))
     assert peak < 2_000_000
 
 
@@ -157,7 +150,7 @@ def test_a_compression_bomb_is_refused_before_it_expands(tmp_path):
             for _ in range(size >> 20):
                 member.write(bytes(1 << 20))
     assert bomb.stat().st_size < 200_000
-    peak = peak_of(lambda: fails(bomb, "claim .* bytes uncompressed, more than 16 times"))
+    peak = peak_allocation(lambda: fails(bomb, "claim .* bytes uncompressed, more than 16 times"))
     assert peak < 2_000_000, peak
 
 

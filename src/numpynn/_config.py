@@ -29,8 +29,11 @@ def set_default_dtype(dtype) -> None:
     """
     global _default_dtype
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"set_default_dtype: expected float32 or float64, got {dtype}; layers and "
+            "optimizers compute in these two (float16 loses the small gradients)"
+        )
     _default_dtype = dtype
 
 

@@ -262,7 +262,7 @@ BAD_OPTIMIZERS = {
     "bad-betas": (set_group("betas", [0.9, 1.5]), "betas must lie in"),
     "bool": (set_group("amsgrad", "yes"), "setting amsgrad"),
     "unknown-setting": (set_group("momentum", 0.9), "Adam has no setting 'momentum'"),
-    "positions": (set_group("params", [0, 0, 99]), "IndexError|appears in two groups"),
+    "positions": (set_group("params", [0, 0, 99]), "parameter positions \\[0, 0, 99\\]"),
     "step-str": (set_state("step", "x"), r"state 'step'='x'"),
     "step-negative": (set_state("step", -3), r"state 'step'=-3"),
     "shape": (set_state("exp_avg", np.zeros((2, 2), np.float32)), "state 'exp_avg': expected an"),

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -383,14 +384,14 @@ def _rebuild_optimizer(entry, arrays, model, path):
     try:
         cls, _ = names.lookup("optimizer", entry["class"])
         params = model.parameters()
-        groups = []
+        groups, template = [], {}  # template: parameter position -> the state its group makes
         for g in entry["param_groups"]:
             indices = g["params"]
-            if not (isinstance(indices, list) and all(type(i) is int for i in indices)):
+            if not (isinstance(indices, list) and all(_is_position(i, params) for i in indices)):
                 raise ValueError(f"param_groups: parameter positions {indices!r}")
             hyper = {k: v for k, v in g.items() if k != "params"}
             groups.append({**hyper, "params": [params[i] for i in indices]})
-            _check_hyper(cls, hyper)
+            template.update(dict.fromkeys(indices, _state_template(cls, hyper)))
         optimizer = cls(groups)
         state = {}
         for i, scalars in entry.get("scalars", {}).items():
@@ -399,30 +400,45 @@ def _rebuild_optimizer(entry, arrays, model, path):
             _, i, name = key.split("/", 2)
             state.setdefault(int(i), {})[name] = value
         for i, saved in state.items():
-            p = params[i]
-            group = next(g for g in optimizer.param_groups if any(q is p for q in g["params"]))
-            _check_state(cls, group, p, saved)
+            if i not in template:
+                raise ValueError(f"state for parameter {i}, which no group holds")
+            _check_state(cls, template[i], params[i], saved)
         optimizer.load_state_dict({"state": state, "param_groups": entry["param_groups"]})
     except names.UnknownNameError as error:
         raise ModelFileError(f"load_model: {path}: the optimizer: {error}") from None
-    except (KeyError, IndexError, TypeError, ValueError, StopIteration) as error:
+    except (KeyError, IndexError, TypeError, ValueError) as error:
         raise ModelFileError(f"load_model: {path}: the optimizer state: {error!r}") from None
     return optimizer
 
 
-def _probe(cls, hyper: dict, dtype=np.float64):
+def _is_position(i, params) -> bool:
+    return type(i) is int and 0 <= i < len(params)
+
+
+@functools.cache
+def _defaults(cls) -> dict | None:
+    """The default settings of ``cls``; None if it has no defaults (a custom optimizer with
+    a required argument), and then only its constructor checks a file's settings."""
+    try:
+        return _probe(cls, {}).param_groups[0]
+    except TypeError:
+        return None
+
+
+def _probe(cls, hyper: dict):
     """An optimizer of ``cls`` with ``hyper`` (its constructor checks them) on one probe
     parameter, after one step: its state shows the keys and types a state must have."""
-    probe = Parameter(np.zeros(2, dtype), "probe")
-    optimizer = cls([probe], **hyper)
+    optimizer = cls([Parameter(np.zeros(2), "probe")], **hyper)
     with np.errstate(all="ignore"):
         optimizer.step()
-    return optimizer, probe
+    return optimizer
 
 
-def _check_hyper(cls, hyper: dict) -> None:
-    defaults = _probe(cls, {})[0].param_groups[0]
-    for key, value in hyper.items():
+def _state_template(cls, hyper: dict) -> dict:
+    """The state one step of ``cls`` makes with the settings ``hyper``, after checking that
+    each setting exists and has the type of its default."""
+    defaults = _defaults(cls)
+    for key, value in hyper.items() if defaults is not None else ():
         if key not in defaults:
             raise ValueError(f"{cls.__name__} has no setting {key!r}")
         default = defaults[key]
@@ -439,13 +455,11 @@ def _check_hyper(cls, hyper: dict) -> None:
         )
         if not same:
             raise TypeError(f"{cls.__name__} setting {key}={value!r}; expected like {default!r}")
-    _probe(cls, hyper)
+    state = _probe(cls, hyper).state
+    return next(iter(state.values())) if state else {}
 
 
-def _check_state(cls, group: dict, p, saved: dict) -> None:
-    hyper = {k: v for k, v in group.items() if k != "params"}
-    expected = _probe(cls, hyper)[0].state
-    expected = next(iter(expected.values())) if expected else {}
+def _check_state(cls, expected: dict, p, saved: dict) -> None:
     if saved.keys() != expected.keys():
         raise ValueError(f"state keys {sorted(saved)}; {cls.__name__} keeps {sorted(expected)}")
     for key, value in saved.items():

@@ -100,7 +100,7 @@ def test_float16_really_breaks_adam_which_is_why_it_is_refused():
 def test_set_default_dtype_accepts_only_float32_and_float64(dtype):
     if np.dtype(dtype) == np.float64:
         pytest.skip("longdouble is float64 on this platform")
-    with pytest.raises(TypeError, match="expected float32 or float64, got"):
+    with pytest.raises(TypeError, match="expected a floating dtype, float32 or float64, got"):
         nn.set_default_dtype(dtype)
     assert nn.get_default_dtype() == np.float32
     nn.set_default_dtype(np.float64)

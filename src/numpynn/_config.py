@@ -31,8 +31,8 @@ def set_default_dtype(dtype) -> None:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(
-            f"set_default_dtype: expected float32 or float64, got {dtype}; layers and "
-            "optimizers compute in these two (float16 loses the small gradients)"
+            f"set_default_dtype: expected a floating dtype, float32 or float64, got {dtype}; "
+            "layers and optimizers compute in these two (float16 loses small gradients)"
         )
     _default_dtype = dtype
 

@@ -3,9 +3,15 @@
 A model file holds an entry ``numpynn.json`` (the architecture as the layers' configs, the
 compile settings and the optimizer's hyper-parameters) and the arrays: ``weights/<name>``
 for each parameter and buffer under its ``state_dict`` name, ``optimizer/<i>/<key>`` for
-the optimizer's state. Loading reads it with ``allow_pickle=False`` and rebuilds layers
-only from classes registered in ``nn.names`` (numpynn's own, and yours through
-``@nn.register_layer``): a model file can hold numbers and names, never code.
+the optimizer's state. Loading accepts numeric arrays only (never pickled objects) and
+rebuilds layers only from classes registered in ``nn.names`` (numpynn's own, and yours
+through ``@nn.register_layer``): a model file can hold numbers and names, never code.
+
+A file is checked before it is trusted: each array's header before its data, the sizes the
+headers claim against the file's own size, the architecture's parameters against the stored
+weights before layers allocate them, and the values and settings as the constructors would
+check them. Any damaged or hostile file raises ``ModelFileError`` naming the file and the
+problem, and ``load_weights`` changes nothing unless everything fits.
 
 Files are written to a temporary file beside the target and renamed over it, so a crash
 or an error mid-way never leaves a half-written model.
@@ -256,18 +262,14 @@ def _build(spec, budget: int, path) -> Module:
     abstract = [
         f"{name or 'the model'} ({type(m).__name__})"
         for name, m in model.named_modules()
-        if not _defines(m, "forward") or not _defines(m, "backward")
+        if type(m).forward is Module.forward
     ]
     if abstract:
         raise ModelFileError(
             f"load_model: {path}: {', '.join(abstract)} cannot compute anything (a base "
-            "class without forward or backward)"
+            "class without forward)"
         )
     return model
-
-
-def _defines(module: Module, method: str) -> bool:
-    return getattr(type(module), method) is not getattr(Module, method)
 
 
 def _leaf_configs(spec):

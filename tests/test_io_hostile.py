@@ -412,3 +412,15 @@ def test_a_good_file_still_loads_and_predicts_the_same(tmp_path):
     model.eval(), loaded.eval()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     loaded.fit(x, np.array([0, 1]), epochs=1, verbose=0)  # its optimizer state works
+
+
+@pytest.mark.parametrize("member", ["weights/0.weight.npy", "numpynn.json.npy"])
+def test_a_flipped_byte_in_the_data_fails_the_crc_check(tmp_path, member):
+    _, good = trained(tmp_path)
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as archive:
+        info = archive.getinfo(member)
+    data[info.header_offset + 30 + len(member) + 200] ^= 0x40  # inside the header or data
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(data))
+    fails(path, f"Bad CRC-32 for file '{member}'")

@@ -188,7 +188,7 @@ def load_model(path, compile: bool = True) -> Module:
         weights = _read_weights(model, archive, path, convert=False)
         optimizer_arrays = {key: archive.read(key) for key in archive.arrays("optimizer/")}
     dtypes = {v.dtype for v in weights.values() if v.dtype.kind == "f"}
-    if len(dtypes) == 1 and model.built:
+    if len(dtypes) == 1 and model.built and dtypes != {p.dtype for p in model.parameters()}:
         model.to(dtypes.pop())  # a float64 model comes back as float64
     _load_state(model, weights, path)
     model.metadata = header.get("metadata") or {}
@@ -579,20 +579,39 @@ class _Archive:
         """The array ``key``, in native byte order; at most its header's size is read."""
         (shape, dtype), (fortran, offset) = self.headers[key], self._layout[key]
         flat = np.empty(math.prod(shape), dtype)
+        view, info = memoryview(flat.view(np.uint8)), self.members[key]
         try:
-            with self.zip.open(self.members[key]) as member:
-                member.read(offset)
-                view, done = memoryview(flat.view(np.uint8)), 0
-                while done < flat.nbytes:
-                    got = member.readinto(view[done:])
-                    if not got:
-                        raise EOFError("the data ends early")
-                    done += got
-                member.read(1)  # at the end: zipfile checks the CRC-32 here
+            if info.compress_type == zipfile.ZIP_STORED:
+                self._read_stored(info, offset, view)
+            else:
+                with self.zip.open(info) as member:
+                    member.read(offset)
+                    done = 0
+                    while done < flat.nbytes:
+                        got = member.readinto(view[done:])
+                        if not got:
+                            raise EOFError("the data ends early")
+                        done += got
+                    member.read(1)  # at the end: zipfile checks the CRC-32 here
         except _ZIP_ERRORS as error:
             raise self._fail(f"the entry {key!r}: {_plain(error)}") from None
         array = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
         return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+    def _read_stored(self, info: zipfile.ZipInfo, offset: int, view: memoryview) -> None:
+        """An uncompressed member's data straight from the file into ``view`` (zipfile's
+        reader would copy it three times), its CRC-32 checked as zipfile checks it."""
+        self.file.seek(info.header_offset)
+        local = self.file.read(30)  # the local file header: its name and extra field lengths
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local file header for {info.filename!r}")
+        name_length, extra_length = struct.unpack("<2H", local[26:30])
+        self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        head = self.file.read(offset)
+        if len(head) != offset or self.file.readinto(view) != len(view):
+            raise EOFError("the data ends early")
+        if zlib.crc32(view, zlib.crc32(head)) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
     def _read_header(self) -> dict:
         shape, dtype = self.headers[HEADER]

@@ -56,7 +56,7 @@ class Loss:
 
     def __call__(self, pred, target):
         pred, target = np.asarray(pred), np.asarray(target)
-        check_real(self.describe(), target, "target")
+        check_real(target, self, "target")
         if pred.dtype.kind != "f":
             raise TypeError(f"{self.describe()}: expected a floating prediction, got {pred.dtype}")
         self.denominator = None  # forward may set a weighted count for "mean"

@@ -121,10 +121,6 @@ def test_complex_values_in_a_loss_are_an_error_naming_the_loss(loss):
         loss(pred.astype(np.complex64), np.zeros((2, 3), np.float32))
 
 
-@pytest.mark.xfail(
-    reason="needs the one call of _checks.check_real in Module.__call__ (module.py, the lead's)",
-    strict=False,
-)
 @pytest.mark.parametrize("layer", [nn.Linear(3, 2), nn.ReLU(), nn.Flatten()], ids=repr)
 def test_complex_input_to_a_layer_is_an_error_naming_the_layer(layer):
     with pytest.raises(TypeError, match=r"expected real numbers, got complex128"):

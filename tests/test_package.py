@@ -73,4 +73,3 @@ def test_public_api():
     assert nn.__version__
     for name in nn.__all__:
         assert hasattr(nn, name), name
-

@@ -27,7 +27,7 @@ import zipfile
 
 import numpy as np
 
-from numpynn import names
+from numpynn import names, safetensors_io
 from numpynn._files import atomic_write
 from numpynn.module import Module
 
@@ -64,7 +64,10 @@ def save_model(
 
 
 def save_weights(model: Module, path) -> None:
-    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``."""
+    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``: a
+    ``.safetensors`` file under PyTorch's names (see ``safetensors_io``), else ``.npz``."""
+    if safetensors_io.is_safetensors(path):
+        return safetensors_io.save_file(model.state_dict(), path, {"producer": "numpynn"})
     arrays = {f"weights/{k}": v for k, v in model.state_dict().items()}
     _write(path, {"kind": "weights"}, arrays)
 
@@ -165,7 +168,11 @@ def load_model(path, compile: bool = True) -> Module:
 
 
 def load_weights(model: Module, path) -> None:
-    """Load weights saved by ``save_weights`` (or in a model file) into ``model``, in place."""
+    """Load weights saved by ``save_weights`` (or in a model file, or a ``.safetensors``
+    file, PyTorch's included) into ``model``, in place."""
+    if safetensors_io.is_safetensors(path):
+        arrays = {f"weights/{k}": v for k, v in safetensors_io.load_file(path)[0].items()}
+        return _load_weights_into(model, arrays, path)
     _, arrays = _read(path)
     _load_weights_into(model, arrays, path)
 

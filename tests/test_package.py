@@ -21,6 +21,7 @@ LAYERS = [
     {"callbacks"},
     {"training"},
     {"model"},
+    {"torch_bridge", "onnx", "sklearn"},
     {"plot", "cli", "__main__"},
 ]
 

@@ -71,6 +71,7 @@ from numpynn.losses import (
 from numpynn.model import Input, Model, Sequential
 from numpynn.module import Module, Parameter, SymbolicTensor
 from numpynn.names import register_layer
+from numpynn.torch_bridge import from_torch, load_torch_state_dict
 from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
@@ -153,4 +154,6 @@ __all__ = [
     "save_weights",
     "set_default_dtype",
     "train_on_batch",
+    "from_torch",
+    "load_torch_state_dict",
 ]

@@ -13,7 +13,7 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, optim, plot
+from numpynn import callbacks, data, functional, init, metrics, names, onnx, optim, plot
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
@@ -156,4 +156,5 @@ __all__ = [
     "train_on_batch",
     "from_torch",
     "load_torch_state_dict",
+    "onnx",
 ]

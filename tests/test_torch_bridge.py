@@ -186,3 +186,12 @@ def test_load_torch_state_dict_shows_the_first_mismatch(torch):
         nn.load_torch_state_dict(
             model, torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8))
         )
+
+
+def test_load_torch_state_dict_needs_a_built_model():
+    state = {"0.weight": np.zeros((2, 3), np.float32), "0.bias": np.zeros(2, np.float32)}
+    with pytest.raises(RuntimeError, match="call the model once first"):
+        nn.load_torch_state_dict(nn.Sequential(nn.Linear(None, 2)), state)
+    model = nn.Sequential(nn.Linear(3, 2))
+    nn.load_torch_state_dict(model, state)  # NumPy arrays do as well as tensors
+    assert not model[0].weight.data.any()

@@ -31,9 +31,6 @@ from numpynn import functional as F
 from numpynn import layers as L
 from numpynn._config import get_default_dtype
 from numpynn._files import atomic_write
-from numpynn.layers.conv import Conv2d
-from numpynn.layers.normalization import _BatchNorm
-from numpynn.layers.pooling import _Pool2d
 from numpynn.model import Input, Model, Sequential
 from numpynn.module import Module
 
@@ -248,10 +245,13 @@ def _passthrough(layer, g, x, shape, name):
 
 _EXPORTERS = {
     L.Linear: _export_linear,
-    Conv2d: _export_conv,
-    _Pool2d: _export_pool,
+    L.Conv2d: _export_conv,  # and Conv1d, Conv2D: subclasses
+    L.MaxPool2d: _export_pool,  # and MaxPool1d, MaxPooling2D
+    L.AvgPool2d: _export_pool,
     L.AdaptiveAvgPool2d: _export_global_average,
-    _BatchNorm: _export_batch_norm,
+    L.BatchNorm1d: _export_batch_norm,
+    L.BatchNorm2d: _export_batch_norm,
+    L.BatchNormalization: _export_batch_norm,
     L.LayerNorm: _export_layer_norm,
     L.Normalization: _export_normalization,
     L.Flatten: _export_reshape,

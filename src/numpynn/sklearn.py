@@ -202,6 +202,10 @@ class MLPClassifier(ClassifierMixin, _NumpynnMLP):
     Labels may be any values (strings too): ``classes_`` holds them sorted, and ``predict``
     returns them. ``predict_proba`` gives the softmax of the network's outputs, so a
     ``module=`` must end in one output per class (logits, without a softmax).
+
+    After ``fit``: ``model_`` (the trained network, trained in float32 and kept in float64
+    for predictions that do not depend on how many rows are predicted at once), ``classes_``,
+    ``n_features_in_``, ``loss_``, ``loss_curve_``, ``n_iter_``.
     """
 
     def fit(self, X, y, sample_weight=None):
@@ -230,7 +234,8 @@ class MLPClassifier(ClassifierMixin, _NumpynnMLP):
 class MLPRegressor(RegressorMixin, _NumpynnMLP):
     """A multi-layer perceptron regressor: Dense layers, linear outputs, squared error, Adam.
 
-    ``y`` may have several columns; ``predict`` returns a 1-D array for one.
+    ``y`` may have several columns; ``predict`` returns a 1-D array for one. Fitted
+    attributes as the classifier's, with ``n_outputs_`` in place of ``classes_``.
     """
 
     def fit(self, X, y, sample_weight=None):

@@ -71,7 +71,7 @@ def load_torch_state_dict(model: Module, state_dict) -> None:
     """
     if hasattr(state_dict, "state_dict"):
         state_dict = state_dict.state_dict()
-    model._require_built("load_torch_state_dict")
+    model.state_dict()  # an unbuilt (lazy) model fails here, with a message saying so
     theirs = _groups(state_dict.items())
     ours = _model_groups(model)
     new_state = {}

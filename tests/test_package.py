@@ -12,6 +12,7 @@ PACKAGE = pathlib.Path(nn.__file__).parent
 # DESIGN.md's layers, lowest first; a module may import only modules of its own or a lower layer.
 LAYERS = [
     {"_config", "_files", "functional", "names"},
+    {"symbolic"},
     {"module"},
     {"init", "losses", "gradcheck", "metrics", "data"},
     {"layers"},
@@ -19,8 +20,11 @@ LAYERS = [
     {"safetensors_io"},
     {"io"},
     {"callbacks"},
+    {"objective"},
     {"training"},
-    {"model"},
+    {"summary"},
+    {"keras_api"},
+    {"model", "sequential"},
     {"torch_bridge", "onnx", "sklearn"},
     {"plot", "cli", "__main__"},
 ]

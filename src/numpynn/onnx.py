@@ -31,8 +31,9 @@ from numpynn import functional as F
 from numpynn import layers as L
 from numpynn._config import get_default_dtype
 from numpynn._files import atomic_write
-from numpynn.model import Input, Model, Sequential
+from numpynn.model import Input, Model
 from numpynn.module import Module
+from numpynn.sequential import Sequential
 
 OPSET, IR_VERSION = 17, 8
 

@@ -46,10 +46,10 @@ except ImportError:  # pragma: no cover - the message is the point
     ) from None
 
 from numpynn import functional as F
-from numpynn import layers, losses, optim
+from numpynn import layers, losses, names, optim
 from numpynn.callbacks import EarlyStopping
-from numpynn.model import Sequential
 from numpynn.module import Module
+from numpynn.sequential import Sequential
 from numpynn.training import fit, predict
 
 # scikit-learn's activation names -> numpynn's
@@ -105,7 +105,7 @@ class _NumpynnMLP(BaseEstimator):
 
     def _network(self, n_features: int, n_outputs: int, rng) -> Module:
         if self.module is not None:
-            return copy.deepcopy(self.module)  # the parameter itself stays untrained
+            return _fresh_copy(self.module)  # the parameter itself stays untrained
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
@@ -187,6 +187,18 @@ class _NumpynnMLP(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return predict(self.model_, X.astype(np.float64), batch_size=1024)
+
+
+def _fresh_copy(module: Module) -> Module:
+    """A new model with ``module``'s architecture and weights, rebuilt from its config as a
+    model file is (a deep copy of a model would keep names keyed by the old layers' ids)."""
+    try:
+        twin = names.deserialize("layer", names.serialize(module))
+    except (TypeError, ValueError):
+        return copy.deepcopy(module)  # a layer that is not registered: copied as it is
+    if module.built:
+        twin.load_state_dict(module.state_dict())
+    return twin
 
 
 def _generator(random_state) -> np.random.Generator:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn import layers
-from numpynn.model import Sequential
 from numpynn.module import Module
+from numpynn.sequential import Sequential
 
 
 def _as_array(value) -> np.ndarray:

@@ -183,3 +183,16 @@ def test_missing_package_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "safetensors.numpy", None)
     with pytest.raises(ImportError, match=r'pip install "numpynn\[safetensors\]"'):
         nn.save_weights(nn.Sequential(nn.Linear(2, 1)), tmp_path / "w.safetensors")
+
+
+def test_dtype_not_matching_the_model_names_the_key(tmp_path):
+    path = tmp_path / "w.safetensors"
+    arrays = {"0.weight": np.zeros((3, 4), np.float32), "0.bias": np.zeros(3, np.int64)}
+    safetensors_io.save_file(arrays, path)
+    model = nn.Sequential(nn.Linear(4, 3))
+    before = model[0].weight.data.copy()
+    with pytest.raises(
+        ValueError, match=r"w.safetensors(.|\n)*0.bias: expected \(3,\) float32, got \(3,\) int64"
+    ):
+        nn.load_weights(model, path)
+    assert np.array_equal(model[0].weight.data, before)  # nothing loaded

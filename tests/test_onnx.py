@@ -13,10 +13,6 @@ onnxruntime = pytest.importorskip("onnxruntime", reason='needs onnxruntime ("num
 # float32 on both sides; the libraries order sums and evaluate exp/erf differently
 RTOL = ATOL = 1e-5
 
-# graphs that export but use operators outside what load reads (GELU as Div, Erf, ... or a tanh
-# formula, Softplus with beta and threshold as Mul/Where): load names the first of them
-NOT_LOADABLE = {"GELU": "Div", "GELU-tanh": "Mul", "Softplus": "Mul"}
-
 
 def run(path, inputs: dict):
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -73,15 +69,24 @@ def test_onnxruntime_matches_numpynn(case, exported):
 @pytest.mark.parametrize("case", LAYERS, ids=[c.id for c in LAYERS])
 def test_own_exports_load_back(case, exported):
     layer, path = exported[case.id]
-    if case.id in NOT_LOADABLE:
-        with pytest.raises(ValueError, match=f"operator {NOT_LOADABLE[case.id]} .node '"):
-            nn.onnx.load(path)
-        return
     loaded = nn.onnx.load(path)
     x = batch(case, 4, seed=2)
     out = loaded(x)
     assert out.dtype == np.float32 and not loaded.training
     np.testing.assert_allclose(out, layer(x), rtol=RTOL, atol=ATOL, err_msg=case.id)
+
+
+def test_formulas_load_back_as_their_layers(exported):
+    """GELU and Softplus(beta, threshold) are several ONNX nodes: one numpynn layer again."""
+    for case_id, expected in [
+        ("GELU", nn.GELU()),
+        ("GELU-tanh", nn.GELU("tanh")),
+        ("Softplus", nn.Softplus(beta=2.0, threshold=5.0)),
+    ]:
+        loaded = nn.onnx.load(exported[case_id][1])
+        kinds = [type(layer) for layer in loaded.layers]
+        assert kinds == [type(expected), nn.Identity], (case_id, kinds)
+        assert loaded.layers[0].get_config() == expected.get_config()
 
 
 def several_inputs_and_outputs():

@@ -11,7 +11,8 @@ layer without an ONNX equivalent is an error that names it, never a partial file
 same operators (Gemm, MatMul + Add, Conv, MaxPool, AveragePool, GlobalAveragePool,
 BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus,
 Softmax, LogSoftmax, Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat,
-and Sub + Div by constants as ``Normalization``): PyTorch models exported with
+Sub + Div by constants as ``Normalization``, and the formulas ``export`` writes for GELU
+and Softplus with beta and threshold): PyTorch models exported with
 ``torch.onnx.export(..., dynamo=False)`` and numpynn's own exports. An operator outside that
 set is an error naming it and its node.
 
@@ -462,7 +463,8 @@ def export_command(model_path, onnx_path) -> str:
 _LOADABLE = (
     "Gemm, MatMul, Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, "
     "LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, "
-    "Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat, Constant"
+    "Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat, Constant; "
+    "GELU's, Softplus's and Normalization's formulas as export writes them"
 )
 
 
@@ -475,6 +477,7 @@ class _Importer:
         self.constants = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.tensors, self.used_names, self.skip = {}, set(), set()
         self.consumers: dict[str, list] = {}
+        self.producers = {name: node for node in self.graph.node for name in node.output}
         for node in self.graph.node:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
@@ -499,6 +502,78 @@ class _Importer:
         if len(consumers) == 1 and consumers[0].op_type == op and name not in outputs:
             return consumers[0]
         return None
+
+    def step(self, name, op, const=None, other=None, alone=True):
+        """The consumer of tensor ``name`` that is ``op``, its other operand the scalar
+        constant ``const`` or the tensor ``other`` (when given); None if there is none, or if
+        ``name`` is read elsewhere too (``alone``) and so cannot be folded into one layer."""
+        consumers = self.consumers.get(name, [])
+        if (alone and len(consumers) != 1) or name in {o.name for o in self.graph.output}:
+            return None
+        for node in consumers:
+            rest = [i for i in node.input if i != name] or [name]
+            if node.op_type != op or (other is not None and rest != [other]):
+                continue
+            if const is not None:
+                value = self.constants.get(rest[0])
+                if value is None or value.size != 1 or not np.isclose(value, const, rtol=1e-6):
+                    continue
+            return node
+        return None
+
+    def fold(self, node, nodes, layer, inputs, output) -> bool:
+        """Add ``layer`` in place of ``node`` and ``nodes`` (the rest of a formula), if found."""
+        if not all(nodes):
+            return False
+        self.skip.update(id(n) for n in nodes)
+        self.add(node, layer, inputs, output)
+        return True
+
+    def _gelu(self, node) -> bool:
+        """GELU as ``export`` writes it, from its first node: Div(x, sqrt 2) for the exact
+        form, Mul(x, x) for the tanh form; then (core + 1) * (x * 0.5)."""
+        x = node.input[0]
+        if node.op_type == "Div":
+            chain = [self.step(node.output[0], "Erf")]
+        else:
+            chain = [self.step(node.output[0], "Mul", other=x)]
+            for op, const, other in (
+                ("Mul", 0.044715, None),
+                ("Add", None, x),
+                ("Mul", math.sqrt(2 / math.pi), None),
+                ("Tanh", None, None),
+            ):
+                chain.append(chain[-1] and self.step(chain[-1].output[0], op, const, other))
+        plus = chain[-1] and self.step(chain[-1].output[0], "Add", const=1.0)
+        final = plus and self.step(plus.output[0], "Mul")
+        half = final and self.producers.get(next(i for i in final.input if i != plus.output[0]))
+        if half is None or half.op_type != "Mul" or self.step(half.output[0], "Mul") is not final:
+            return False
+        if x not in half.input or not np.isclose(self.constants.get(half.input[1], 0), 0.5):
+            return False
+        approximate = "none" if node.op_type == "Div" else "tanh"
+        return self.fold(
+            node, [*chain, plus, final, half], L.GELU(approximate), [x], final.output[0]
+        )
+
+    def _softplus(self, node) -> bool:
+        """Softplus(beta, threshold) as ``export`` writes it, from Mul(x, beta):
+        Where(beta x > threshold, x, Softplus(beta x) / beta)."""
+        x, beta = node.input[0], self.constants[node.input[1]]
+        bx = node.output[0]
+        if beta.size != 1 or len(self.consumers.get(bx, [])) != 2:
+            return False
+        smooth = self.step(bx, "Softplus", alone=False)
+        divided = smooth and self.step(smooth.output[0], "Div", const=float(beta))
+        greater = self.step(bx, "Greater", alone=False)
+        threshold = greater and self.constants.get(greater.input[1])
+        where = greater and self.step(greater.output[0], "Where")
+        if threshold is None or where is None or divided is None:
+            return False
+        if list(where.input) != [greater.output[0], x, divided.output[0]]:
+            return False
+        layer = L.Softplus(float(beta), float(threshold))
+        return self.fold(node, [smooth, divided, greater, where], layer, [x], where.output[0])
 
     def add(self, node, layer, inputs, output=None):
         """Call ``layer`` on the symbolic tensors named ``inputs``; name it after the node."""
@@ -760,7 +835,17 @@ class _Importer:
         self._merge(node, L.Add())
 
     def op_Mul(self, node, a):
+        if node.input[0] == node.input[1] and self._gelu(node):
+            return
+        if node.input[1] in self.constants and self._softplus(node):
+            return
         self._merge(node, L.Multiply())
+
+    def op_Div(self, node, a):
+        divisor = self.constants.get(node.input[1])
+        if divisor is not None and np.isclose(divisor, math.sqrt(2)).all() and self._gelu(node):
+            return
+        self.fail(node, "a division is supported only inside GELU and Normalization")
 
     def op_Mean(self, node, a):
         self._merge(node, L.Average())

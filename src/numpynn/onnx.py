@@ -396,21 +396,10 @@ def export(model: Module, path, example_input=None, input_shape=None) -> None:
         if example_input is not None:
             model(example_input)  # builds lazy layers
         elif input_shape is not None and not model.built:
-            model(
-                *[
-                    np.zeros((1, *s[1:]), get_default_dtype())
-                    for s in _input_shapes(model, None, input_shape)
-                ]
-            )
+            shapes = _input_shapes(model, None, input_shape)
+            model(*[np.zeros((1, *s[1:]), get_default_dtype()) for s in shapes])
         shapes = _input_shapes(model, example_input, input_shape)
-        if isinstance(model, Model):
-            input_names, output_names = model.input_names, model.output_names
-        elif isinstance(model, Sequential):
-            input_names, output_names = ["input"], model.output_names
-        else:
-            input_names, output_names = [f"input_{i + 1}" for i in range(len(shapes))], ["output"]
-            if len(shapes) == 1:
-                input_names = ["input"]
+        input_names, output_names = _io_names(model, len(shapes))
         g = _Graph(onnx)
         g.taken.update(input_names + output_names)
         root = "" if isinstance(model, (Sequential, Model)) else type(model).__name__.lower()
@@ -437,6 +426,14 @@ def export(model: Module, path, example_input=None, input_shape=None) -> None:
     onnx.checker.check_model(proto, full_check=True)
     with atomic_write(path) as file:
         file.write(proto.SerializeToString())
+
+
+def _io_names(model, count: int) -> tuple[list[str], list[str]]:
+    if isinstance(model, Model):
+        return model.input_names, model.output_names
+    if isinstance(model, Sequential):
+        return ["input"], model.output_names
+    return (["input"] if count == 1 else [f"input_{i + 1}" for i in range(count)]), ["output"]
 
 
 def _value_info(onnx, name, shape):

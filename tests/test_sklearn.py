@@ -111,3 +111,40 @@ def test_module_name_does_not_shadow_scikit_learn():
 
     assert numpynn.sklearn.BaseEstimator.__module__ == "sklearn.base"
     assert "numpynn" not in sklearn.__file__
+
+
+def test_each_parameter_reaches_the_network_or_the_loop(capsys):
+    import numpynn as nn
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] > 0).astype(int)
+
+    clf = MLPClassifier((5, 4), activation="logistic", max_iter=1, random_state=0).fit(X, y)
+    linears = [m for m in clf.model_.modules() if isinstance(m, nn.Linear)]
+    assert [m.weight.shape for m in linears] == [(5, 3), (4, 5), (2, 4)]
+    assert [type(m.activation) for m in linears[:2]] == [nn.Sigmoid, nn.Sigmoid]
+
+    def first_weight(**params):
+        fitted = MLPClassifier((4,), random_state=0, **params).fit(X, y)
+        return next(m for m in fitted.model_.modules() if isinstance(m, nn.Linear)).weight.data
+
+    small = first_weight(alpha=0.0, learning_rate_init=0.05, max_iter=100)
+    large = first_weight(alpha=50.0, learning_rate_init=0.05, max_iter=100)
+    assert np.linalg.norm(large) < 0.5 * np.linalg.norm(small)  # the L2 penalty
+    assert not np.array_equal(first_weight(batch_size=5, max_iter=1), first_weight(max_iter=1))
+
+    frozen = MLPClassifier((4,), learning_rate_init=0.0, max_iter=3, random_state=0).fit(X, y)
+    assert frozen.loss_curve_[0] == frozen.loss_curve_[-1]
+    moving = MLPClassifier((4,), learning_rate_init=0.1, max_iter=3, random_state=0).fit(X, y)
+    assert moving.loss_curve_[-1] < moving.loss_curve_[0]
+
+    # tol: no epoch improves by 1e9, so training stops n_iter_no_change epochs after the first
+    stopped = MLPClassifier((4,), tol=1e9, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert stopped.n_iter_ == 4
+    full = MLPClassifier((4,), max_iter=7, n_iter_no_change=100, random_state=0).fit(X, y)
+    assert full.n_iter_ == 7 and len(full.loss_curve_) == 7
+
+    capsys.readouterr()
+    MLPClassifier((4,), max_iter=2, verbose=True, random_state=0).fit(X, y)
+    assert capsys.readouterr().out.count("loss") == 2  # a line per epoch

@@ -38,7 +38,7 @@ import zlib
 
 import numpy as np
 
-from numpynn import names
+from numpynn import names, safetensors_io
 from numpynn._config import DrawLimitError, draw_limit
 from numpynn._files import NotARegularFileError, atomic_write, open_regular
 from numpynn.module import Module, Parameter
@@ -76,7 +76,10 @@ def save_model(
 
 
 def save_weights(model: Module, path) -> None:
-    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``."""
+    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``: a
+    ``.safetensors`` file under PyTorch's names (see ``safetensors_io``), else ``.npz``."""
+    if safetensors_io.is_safetensors(path):
+        return safetensors_io.save_file(model.state_dict(), path, {"producer": "numpynn"})
     arrays = {f"weights/{k}": v for k, v in model.state_dict().items()}
     _write(path, {"kind": "weights"}, arrays)
 
@@ -209,14 +212,32 @@ def load_model(path, compile: bool = True) -> Module:
 
 
 def load_weights(model: Module, path) -> None:
-    """Load weights saved by ``save_weights`` (or in a model file) into ``model``, in place.
+    """Load weights saved by ``save_weights`` (or in a model file, or a ``.safetensors``
+    file, PyTorch's included) into ``model``, in place.
 
     The model keeps its dtype: stored floats are converted to it. A file that does not fit
     leaves the model exactly as it was.
     """
-    with _Archive(path) as archive:
-        weights = _read_weights(model, archive, path, convert=True)
+    if safetensors_io.is_safetensors(path):
+        stored = {f"weights/{k}": v for k, v in safetensors_io.load_file(path)[0].items()}
+        weights = _read_weights(model, _InMemory(stored), path, convert=True)
+    else:
+        with _Archive(path) as archive:
+            weights = _read_weights(model, archive, path, convert=True)
     _load_state(model, weights, path)
+
+
+class _InMemory:
+    """The two questions ``_read_weights`` asks of an archive, for arrays already read."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self._arrays = arrays
+
+    def arrays(self, prefix: str) -> dict:
+        return {k: (v.shape, v.dtype) for k, v in self._arrays.items() if k.startswith(prefix)}
+
+    def read(self, key: str) -> np.ndarray:
+        return self._arrays[key]
 
 
 def _load_state(model: Module, weights: dict, path) -> None:

@@ -37,7 +37,7 @@ from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization
-from numpynn.model import Sequential
+from numpynn.sequential import Sequential
 
 DATASETS = ("digits", "iris", "mnist", "fashion-mnist")
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.
@@ -344,9 +344,7 @@ METADATA = {
 
 def _metadata(model, path) -> dict:
     """The model's metadata, checked: a crafted value is an error naming the file."""
-    meta = getattr(model, "metadata", None) or {}
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{path}: its metadata is a {type(meta).__name__}, not an object")
+    meta = model.metadata or {}  # an object: load_model checks that
     for key, (expected, valid) in METADATA.items():
         if meta.get(key) is not None and not valid(meta[key]):
             raise ModelFileError(f"{path}: metadata {key!r} is {meta[key]!r}; expected {expected}")

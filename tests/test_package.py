@@ -20,6 +20,7 @@ LAYERS = [
     {"callbacks"},
     {"training"},
     {"model"},
+    {"report"},
     {"plot", "cli", "__main__"},
 ]
 

@@ -243,7 +243,8 @@ class OneCycleLR(LRScheduler):
         pct_start: the share of the cycle spent climbing.
         anneal_strategy: ``"cos"`` or ``"linear"``.
         cycle_momentum: move the momentum opposite to the rate.
-        base_momentum, max_momentum: the momentum's range.
+        base_momentum: the lowest momentum (at the peak rate).
+        max_momentum: the highest momentum (at the lowest rates).
         div_factor: the initial rate is max_lr / div_factor.
         final_div_factor: the final rate is the initial rate / final_div_factor.
         three_phase: come back down to the initial rate before the final annealing.
@@ -351,7 +352,8 @@ class ReduceLROnPlateau:
         mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
         factor: lr = max(lr * factor, min_lr) at each reduction; below 1.
         patience: the epochs without improvement tolerated.
-        threshold, threshold_mode: what counts as an improvement (see above).
+        threshold: the margin an improvement must clear.
+        threshold_mode: ``"rel"`` (a share of the best value) or ``"abs"``.
         cooldown: the epochs after a reduction during which nothing is counted.
         min_lr: the lowest rate (or one per group).
         eps: a change smaller than this is not made.

@@ -17,6 +17,9 @@ Examples:
     >>> w = nn.init.kaiming_uniform((128, 784), nonlinearity="relu", seed=0)
     >>> float(abs(w).max()) <= (6 / 784) ** 0.5
     True
+    >>> layer = nn.Linear(3, 2)
+    >>> nn.init.zeros_(layer.bias).data                  # in place, in the parameter's dtype
+    array([0., 0.], dtype=float32)
 """
 
 from __future__ import annotations
@@ -270,7 +273,10 @@ def _in_place(initializer):
 
     fill_.__name__ = initializer.__name__ + "_"
     fill_.__qualname__ = fill_.__name__
-    fill_.__doc__ = f"In-place version of ``{initializer.__name__}``."
+    fill_.__doc__ = (
+        f"In-place ``{initializer.__name__}``: fill ``target`` (a Parameter or an array) with "
+        f"``{initializer.__name__}(target.shape, ...)`` in its own dtype; returns ``target``."
+    )
     return fill_
 
 

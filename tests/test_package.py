@@ -26,6 +26,7 @@ LAYERS = [
     {"keras_api"},
     {"model", "sequential"},
     {"torch_bridge", "onnx", "sklearn"},
+    {"report"},
     {"plot", "cli", "__main__"},
 ]
 LAYERS[0].add("_checks")  # input checks shared by layers and losses (issue 13)

@@ -103,6 +103,12 @@ class _BatchNorm(Module):
 
     Backward in training (m values per channel, x_hat the normalised input):
     dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)).
+
+    Args:
+        num_features: C, or None to take it from the first input.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' step (PyTorch's sense: the weight of the batch).
+        affine: learn gamma (``weight``, ones) and beta (``bias``, zeros) per channel.
     """
 
     buffers = ("running_mean", "running_var", "num_batches_tracked")
@@ -205,13 +211,32 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalization of (N, C) or (N, C, L) inputs, per channel (see ``_BatchNorm``)."""
+    """Batch normalization of (N, C) or (N, C, L) inputs, per channel (see ``_BatchNorm``
+    for the formula and the arguments).
+
+    Shape: (N, C) or (N, C, L), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.BatchNorm1d(2)(np.array([[1.0, 10.0], [3.0, 30.0]])).round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    """
 
     dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalization of images (N, C, H, W), per channel (see ``_BatchNorm``)."""
+    """Batch normalization of images (N, C, H, W), per channel over N, H and W (see
+    ``_BatchNorm`` for the formula and the arguments).
+
+    Shape: (N, C, H, W), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.BatchNorm2d(3)
+    >>> y = layer(np.random.default_rng(0).normal(5, 2, size=(8, 3, 4, 4)))
+    >>> bool(abs(y.mean()) < 1e-6), layer.running_mean.round(1)
+    (True, array([0.5, 0.5, 0.5], dtype=float32))
+    """
 
     dims = (4,)
 
@@ -220,7 +245,16 @@ class BatchNormalization(_BatchNorm):
     """Keras's ``BatchNormalization`` on channels-first data (axis 1): (N, C), (N, C, L) or
     (N, C, H, W), channels from the first input (or ``num_features``). Keras's
     ``momentum=0.99`` weighs the old
-    running value, so it is PyTorch's ``momentum = 1 - 0.99``; ``epsilon`` defaults to 1e-3."""
+    running value, so it is PyTorch's ``momentum = 1 - 0.99``; ``epsilon`` defaults to 1e-3.
+
+    Shape: (N, C), (N, C, L) or (N, C, H, W), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.BatchNormalization(momentum=0.9)
+    >>> _ = layer(np.full((4, 2), 5.0))
+    >>> layer.running_mean  # 0.9 * 0 + 0.1 * 5
+    array([0.5, 0.5], dtype=float32)
+    """
 
     dims = (2, 3, 4)
 
@@ -256,7 +290,16 @@ class LayerNorm(Module):
 
     Backward: dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps), g = dy gamma.
 
+    Args:
+        normalized_shape: the trailing dimensions normalised together (an int or a tuple).
+        eps: added to the variance before the square root.
+        elementwise_affine: learn gamma (``weight``, ones) and beta (``bias``, zeros).
+
     Shape: (*, *normalized_shape), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.LayerNorm(4)(np.array([[1.0, 2.0, 3.0, 4.0]])).round(3)
+    array([[-1.342, -0.447,  0.447,  1.342]], dtype=float32)
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):

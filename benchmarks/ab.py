@@ -160,9 +160,17 @@ def main(argv=None):
     parser.add_argument("--rev", default="HEAD", help="the git revision to compare with")
     parser.add_argument("--only", default=",".join(WORKLOADS))
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: this process's CPU time, which a busy machine disturbs far less than the "
+        "wall clock (use it with OPENBLAS_NUM_THREADS=1, where it measures the work done)",
+    )
     args = parser.parse_args(argv)
     old = load_revision(args.rev)
-    print(f"new: {os.path.dirname(nn.__file__)}; old: {args.rev}")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(f"new: {os.path.dirname(nn.__file__)}; old: {args.rev}; {args.clock} clock")
     print(
         f"{'workload':20s} {'new ms':>8s} {'old ms':>8s} {'new/old':>8s} {'paired':>8s}"
         "  (medians; paired: the median of each repetition's own ratio)"
@@ -175,9 +183,9 @@ def main(argv=None):
         new_run(), old_run()  # warm-up
         for _ in range(args.reps):
             for label, run in (("new", new_run), ("old", old_run)):
-                start = time.perf_counter()
+                start = clock()
                 run()
-                times[label].append(time.perf_counter() - start)
+                times[label].append(clock() - start)
         new, old_ms = (1e3 * float(np.median(times[k])) for k in ("new", "old"))
         paired = float(np.median(np.divide(times["new"], times["old"])))
         print(f"{name:20s} {new:8.2f} {old_ms:8.2f} {new / old_ms:8.2f} {paired:8.2f}", flush=True)

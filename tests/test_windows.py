@@ -58,12 +58,26 @@ def reference_conv2d(x, weight, bias, grad, stride, pads, dilation, groups):
 CONV_GRID = list(itertools.product([1, 3, (2, 3)], [1, 2], [0, 1, "same", "valid"], [1, 2], [1, 2]))
 
 
-@pytest.mark.parametrize("channels", [4, 8])  # both layouts of im2col
+def channels_last(x):
+    """The same images, laid out channels-last in memory (as a convolution's output)."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+# both layouts of im2col (by the input channels) and of the output (by channels_last_from),
+# from inputs in both memory orders
+@pytest.mark.parametrize(
+    "channels, output, memory",
+    [(4, "channels-first", "C"), (8, "channels-last", "C"), (8, "channels-last", "last")],
+)
 @pytest.mark.parametrize("kernel, stride, padding, dilation, groups", CONV_GRID)
-def test_conv2d_equals_the_reference_loops(kernel, stride, padding, dilation, groups, channels):
+def test_conv2d_equals_the_reference_loops(
+    kernel, stride, padding, dilation, groups, channels, output, memory
+):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, channels, 7, 6))
+    x = channels_last(x) if memory == "last" else x
     layer = nn.Conv2d(channels, 4, kernel, stride, padding, dilation, groups).to(np.float64)
+    layer.channels_last_from = 0 if output == "channels-last" else 10**9
     out = layer(x)
     grad = rng.normal(size=out.shape)
     dx = layer.backward(grad)
@@ -154,3 +168,34 @@ def test_col2im_is_the_adjoint_of_im2col(kernel, stride, dilation, channels):
         x.shape, x.dtype, lambda a, b, slot: per_offset[a * kernel[1] + b], kernel, stride, dilation
     )
     assert_close(np.sum(cols * c), np.sum(x * back), 1e-12, 0, "<im2col(x), c> - <x, col2im(c)>")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Conv2d(8, 16, 3, padding=1),
+        lambda: nn.Conv2d(8, 4, 3, stride=2, groups=2),
+        lambda: nn.MaxPool2d(2),
+        lambda: nn.MaxPool2d(3, stride=2, padding=1),
+        lambda: nn.AvgPool2d(2),
+        lambda: nn.BatchNorm2d(8),
+        lambda: nn.BatchNorm2d(8).eval(),
+    ],
+    ids=["conv", "conv-groups", "maxpool", "maxpool-3s2p1", "avgpool", "batchnorm", "bn-eval"],
+)
+def test_layers_give_the_same_numbers_for_channels_last_memory(make):
+    """A channels-last image (a convolution's output) and a channels-first one with the
+    same values: the same outputs and gradients, whatever memory order each layer picks."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 8, 6, 6))
+    first, last = make().to(np.float64), make().to(np.float64)
+    last.load_state_dict(first.state_dict())
+    out_first, out_last = first(x), last(channels_last(x))
+    grad = rng.normal(size=out_first.shape)
+    assert_close(out_last, out_first, 1e-12, 1e-12, "output")
+    for grad_memory in (grad, channels_last(grad)):
+        for p in (*first.parameters(), *last.parameters()):
+            p.zero_grad()
+        assert_close(last.backward(grad_memory), first.backward(grad), 1e-12, 1e-12, "dx")
+        for (name, p), q in zip(last.named_parameters(), first.parameters()):
+            assert_close(p.grad, q.grad, 1e-12, 1e-12, f"{name}.grad")

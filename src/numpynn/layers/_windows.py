@@ -164,6 +164,18 @@ def window_counts(shape, kernel, stride, dilation=(1, 1), axes=(2, 3)) -> tuple[
     )
 
 
+def is_channels_last(images: np.ndarray) -> bool:
+    """Whether (N, C, H, W) ``images`` lie in memory as a contiguous (N, H, W, C)."""
+    return images.ndim == 4 and images.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def in_order_of(like: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` laid out in memory as ``like`` (same shape)."""
+    copy = np.empty_like(like, dtype=a.dtype)
+    copy[...] = a
+    return copy
+
+
 def offset_slices(kernel, stride, dilation, out_size):
     """Each kernel offset (a, b), row-major, with the input rows and columns it meets over
     all output positions: the strided slices i sh + a dh (i < OH) and j sw + b dw (j < OW)."""
@@ -249,7 +261,9 @@ def im2col(x: np.ndarray, pads, kernel, stride, dilation=(1, 1)) -> np.ndarray:
     return out.reshape(kh * kw * c, -1).T
 
 
-def col2im(shape: tuple, dtype, value_at, kernel, stride, dilation=(1, 1), axes=(2, 3)):
+def col2im(
+    shape: tuple, dtype, value_at, kernel, stride, dilation=(1, 1), axes=(2, 3), like=None
+) -> np.ndarray:
     """The adjoint of ``sliding_windows`` and ``im2col``: a new array of ``shape`` (the
     padded input's) where every window's values are added back where the window came from,
 
@@ -262,12 +276,16 @@ def col2im(shape: tuple, dtype, value_at, kernel, stride, dilation=(1, 1), axes=
     exactly (stride = kernel, no dilation), each element is in one window: the values are
     written once instead of added to zeros, and ``slot`` is their place in the result, which
     ``value_at`` may fill itself to save a copy (max-pool's backward: 10 to 25% faster);
-    otherwise ``slot`` is None.
+    otherwise ``slot`` is None. The result has the memory order of ``like`` if given (a
+    channels-last image gets a channels-last gradient), else C order.
     """
     out_size = window_counts(shape, kernel, stride, dilation, axes)
     tiles = tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
     tiles = tiles and all(shape[axis] == n * k for axis, n, k in zip(axes, out_size, kernel))
-    out = (np.empty if tiles else np.zeros)(shape, dtype=dtype)
+    if like is None:
+        out = (np.empty if tiles else np.zeros)(shape, dtype=dtype)
+    else:
+        out = (np.empty_like if tiles else np.zeros_like)(like, dtype=dtype, shape=shape)
     index = [slice(None)] * len(shape)
     for a, b, rows, cols in offset_slices(kernel, stride, dilation, out_size):
         index[axes[0]], index[axes[1]] = rows, cols

@@ -17,7 +17,7 @@ import numpy as np
 
 from numpynn import init
 from numpynn._config import Seed, get_rng
-from numpynn.layers._windows import Windowed, col2im, crop, im2col
+from numpynn.layers._windows import Windowed, col2im, crop, im2col, is_channels_last
 from numpynn.layers.activation import KerasLayer
 from numpynn.module import Module, Parameter
 
@@ -48,6 +48,8 @@ class Conv2d(Windowed, Module):
     >>> conv(np.zeros((2, 3, 28, 28), dtype=np.float32)).shape
     (2, 16, 28, 28)
     """
+
+    channels_last_from = 16  # output channels from which the output is channels-last
 
     def __init__(
         self,
@@ -120,10 +122,14 @@ class Conv2d(Windowed, Module):
         n, _, h, w = x.shape
         self.pads, (oh, ow) = self._geometry((h, w))
         self.padded_shape = (n, h + sum(self.pads[0]), w + sum(self.pads[1]), self.in_channels)
+        self.input_channels_last = is_channels_last(x)  # the gradient goes back in x's order
         self.cols = self._columns(x)  # (g, N*OH*OW, KH*KW*C/g): one row per output position
         W, b = self._kernels(), self.bias
-        out = _as_images_plus_bias(W @ self.cols.mT, b, (n, oh, ow))  # out = W·cols + b
-        return self._as_given(out)
+        if self.out_channels >= self.channels_last_from and n > 1:
+            out = _plus_bias_channels_last(self.cols @ W.mT, b)  # out = cols·Wᵀ + b
+        else:
+            out = _plus_bias_channels_first(W @ self.cols.mT, b, n)  # out = (W·colsᵀ)ᵀ + b
+        return self._as_given(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
 
     def backward_params(self, grad):
         self._parameter_grads(grad.reshape(self._as_2d(grad.shape)))
@@ -138,19 +144,19 @@ class Conv2d(Windowed, Module):
         slab_at = self._input_grad_slabs(grad_rows, (n, oh, ow))
         k, s, d = self.kernel_size, self.stride, self.dilation
         dx = col2im(self.padded_shape, grad.dtype, slab_at, k, s, d, axes=(1, 2))
-        # channels first and contiguous: as a transposed view, the layers below would read
-        # it strided (max-pool's backward took 5.1 ms instead of 3.8 on benchmarks/cnn.py)
-        dx = np.ascontiguousarray(crop(dx, self.pads, axes=(1, 2)).transpose(0, 3, 1, 2))
-        return self._as_given(dx)
+        dx = crop(dx, self.pads, axes=(1, 2)).transpose(0, 3, 1, 2)
+        # in the memory order of the input: as a transposed view, the layers below would
+        # read it strided (max-pool's backward took 5.1 ms instead of 3.8 on benchmarks/cnn.py)
+        return self._as_given(dx if self.input_channels_last else np.ascontiguousarray(dx))
 
     def _parameter_grads(self, grad):
         """Add dW = dyᵀ·cols and db = sum(dy); return dy as (g, N*OH*OW, O/g) rows, which
         the input gradient needs too."""
-        grad_rows_t = _as_channel_rows(grad, self.groups)  # (g, O/g, N*OH*OW)
+        grad_rows = _as_rows(grad, self.groups)  # (g, N*OH*OW, O/g)
         if self.bias is not None:
-            self.bias.grad += grad_rows_t.sum(axis=2).reshape(-1)
-        self.weight.grad += self._as_weight(grad_rows_t @ self.cols)
-        return grad_rows_t.mT
+            self.bias.grad += grad_rows.sum(axis=1).reshape(-1)
+        self.weight.grad += self._as_weight(grad_rows.mT @ self.cols)
+        return grad_rows
 
     # --- layouts: the weight and the columns as the products want them -----------------------
 
@@ -212,25 +218,46 @@ class Conv2d(Windowed, Module):
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels}, k={k})"
 
 
-def _as_images_plus_bias(products: np.ndarray, bias, out_size) -> np.ndarray:
-    """The products (g, O/g, N*OH*OW) plus the bias, as images (N, O, OH, OW): one pass
-    that moves runs of OH*OW numbers (the product in this orientation and this transpose
-    measured faster than columns times kernels straight to channels-last)."""
-    n, oh, ow = out_size
-    o = products.shape[0] * products.shape[1]
-    out = np.empty((n, o, oh, ow), dtype=products.dtype)
-    b = bias.data[:, None] if bias is not None else products.dtype.type(0)
-    np.add(products.reshape(o, n, oh * ow).transpose(1, 0, 2), b, out=out.reshape(n, o, -1))
+# The output's memory order is chosen by its channel count: from ``channels_last_from``
+# channels on, channels-last (N, OH, OW, O), shown as (N, O, OH, OW) through a transposed
+# view: the products write rows of channels, and the layers up to the next convolution
+# (ReLU, BatchNorm, pooling, dropout) follow the memory order of their input, so the image
+# is never transposed inside the stack. Below it, and for a single sample, channels-first,
+# where NumPy's loops over so few channels would be short and nothing is gained
+# (benchmarks/README.md, "Channels-last").
+
+
+def _plus_bias_channels_last(products: np.ndarray, bias) -> np.ndarray:
+    """The per-group products (g, N*OH*OW, O/g) plus the bias as one (N*OH*OW, O) array
+    (in place for one group)."""
+    g, m, per_group = products.shape
+    out = products[0] if g == 1 else products.transpose(1, 0, 2).reshape(m, g * per_group)
+    if bias is not None:
+        out += bias.data
     return out
 
 
-def _as_channel_rows(grad: np.ndarray, groups: int) -> np.ndarray:
-    """The output gradient (N, O, OH, OW) as (g, O/g, N*OH*OW): a copy that moves runs of
-    OH*OW contiguous numbers (straight to channels-last it moves single numbers: 1.1 ms
-    against 0.4 for the second convolution of benchmarks/cnn.py)."""
-    n, o = grad.shape[:2]
-    rows_t = np.ascontiguousarray(grad.reshape(n, o, -1).transpose(1, 0, 2))
-    return rows_t.reshape(groups, o // groups, -1)
+def _plus_bias_channels_first(products: np.ndarray, bias, n: int) -> np.ndarray:
+    """The per-group products (g, O/g, N*OH*OW) plus the bias, in (N, O, OH*OW) memory,
+    returned as its (N, OH*OW, O) transpose: one pass that moves runs of OH*OW numbers."""
+    o = products.shape[0] * products.shape[1]
+    out = np.empty((n, o, products.shape[2] // n), dtype=products.dtype)
+    b = bias.data[:, None] if bias is not None else products.dtype.type(0)
+    np.add(products.reshape(o, n, -1).transpose(1, 0, 2), b, out=out)
+    return out.transpose(0, 2, 1)
+
+
+def _as_rows(images: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, OH, OW) images as (g, N*OH*OW, O/g) rows: a view of channels-last memory;
+    from channels-first memory, the transpose of a copy that moves runs of OH*OW numbers
+    (a copy straight to channels-last moves single numbers: 1.1 ms against 0.4 for the
+    second convolution of benchmarks/cnn.py)."""
+    n, o, oh, ow = images.shape
+    if is_channels_last(images):
+        rows = images.transpose(0, 2, 3, 1).reshape(n * oh * ow, groups, o // groups)
+        return rows.transpose(1, 0, 2)
+    rows_t = np.ascontiguousarray(images.reshape(n, o, -1).transpose(1, 0, 2))
+    return rows_t.reshape(groups, o // groups, -1).mT
 
 
 class Conv1d(Conv2d):

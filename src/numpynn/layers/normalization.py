@@ -159,42 +159,53 @@ class _BatchNorm(Module):
         dtype = self.running_mean.dtype
         return x if x.dtype == dtype else x.astype(dtype)
 
-    def _shape(self, value, ndim):
-        return value.reshape((1, -1) + (1,) * (ndim - 2))
-
     def forward(self, x):
-        axes = (0,) + tuple(range(2, x.ndim))
+        x3, self.to_3d, self.from_3d = _per_channel(x)  # (A, C, B), a view
         if self.training:
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
             count = x.size // x.shape[1]
-            m = self.momentum
-            self.running_mean *= 1 - m
-            self.running_mean += m * mean
-            self.running_var *= 1 - m
-            self.running_var += m * var * (count / (count - 1))  # unbiased, as PyTorch
-            self.num_batches_tracked += 1
+            mean = _channel_sums(x3) / count
+            centred = x3 - mean[:, None]
+            var = _channel_sums(centred * centred) / count
+            self._update_running_stats(mean, var, count)
         else:
             mean, var = self.running_mean, self.running_var
-        self.inv_std = self._shape(1 / np.sqrt(var + self.eps), x.ndim)
-        self.x_hat = (x - self._shape(mean, x.ndim)) * self.inv_std
-        self.axes, self.batch_stats = axes, self.training
+            centred = x3 - mean[:, None]
+        self.inv_std = (1 / np.sqrt(var + self.eps))[:, None]  # (C, 1)
+        self.x_hat = centred
+        self.x_hat *= self.inv_std  # x_hat = (x - mean) / sqrt(var + eps)
+        self.batch_stats = self.training
         if not self.affine:
-            return self.x_hat
-        return self.x_hat * self._shape(self.weight.data, x.ndim) + self._shape(
-            self.bias.data, x.ndim
-        )
+            return self.from_3d(self.x_hat)
+        out = self.x_hat * self.weight.data[:, None]  # y = gamma x_hat + beta
+        out += self.bias.data[:, None]
+        return self.from_3d(out)
+
+    def _update_running_stats(self, mean, var, count):
+        m = self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += m * mean
+        self.running_var *= 1 - m
+        self.running_var += m * var * (count / (count - 1))  # unbiased, as PyTorch
+        self.num_batches_tracked += 1
 
     def backward(self, grad):
-        ndim, axes = grad.ndim, self.axes
+        grad3, x_hat = self.to_3d(grad), self.x_hat  # in the forward's (A, C, B) layout
+        grad_sum = _channel_sums(grad3)
+        grad_xhat_sum = _channel_sums(grad3 * x_hat)
+        gamma = self.weight.data if self.affine else np.ones_like(grad_sum)
         if self.affine:
-            self.weight.grad += (grad * self.x_hat).sum(axis=axes)
-            self.bias.grad += grad.sum(axis=axes)
-            grad = grad * self._shape(self.weight.data, ndim)
+            self.weight.grad += grad_xhat_sum
+            self.bias.grad += grad_sum
+        scale = gamma[:, None] * self.inv_std  # (C, 1)
         if not self.batch_stats:  # eval: a fixed affine map
-            return grad * self.inv_std
-        mean_grad = grad.mean(axis=axes, keepdims=True)
-        mean_grad_xhat = (grad * self.x_hat).mean(axis=axes, keepdims=True)
-        return self.inv_std * (grad - mean_grad - self.x_hat * mean_grad_xhat)
+            return self.from_3d(grad3 * scale)
+        # dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)), in 4 passes
+        count = grad.size // grad.shape[1]
+        dx = x_hat * (-grad_xhat_sum / count)[:, None]
+        dx += grad3
+        dx -= (grad_sum / count)[:, None]
+        dx *= scale
+        return self.from_3d(dx)
 
     def get_config(self):
         return {
@@ -208,6 +219,35 @@ class _BatchNorm(Module):
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
         )
+
+
+def _per_channel(x: np.ndarray):
+    """``x`` (N, C, ...) as (A, C, B) with the channels in the middle, a view where its
+    memory allows: (N, C, H*W) for channels-first memory, (N*H*W, C, 1) for channels-last
+    images (a convolution's output), so that the statistics over axes (0, 2) read memory in
+    order; and the functions that take an array of ``x``'s shape there and back."""
+    shape = x.shape
+    if x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous:
+        n, c, h, w = shape
+        return (
+            x.transpose(0, 2, 3, 1).reshape(-1, c, 1),
+            lambda a: a.transpose(0, 2, 3, 1).reshape(-1, c, 1),
+            lambda a3: a3.reshape(n, h, w, c).transpose(0, 3, 1, 2),
+        )
+    return (
+        x.reshape(shape[0], shape[1], -1),
+        lambda a: a.reshape(shape[0], shape[1], -1),
+        lambda a3: a3.reshape(shape),
+    )
+
+
+def _channel_sums(a3: np.ndarray) -> np.ndarray:
+    """The sums of (A, C, B) over axes 0 and 2, per channel. For channels-last rows
+    (A, C, 1), a product with ones: NumPy's reduction over A would loop over rows of only C
+    numbers (BatchNorm2d(32) at 28x28, batch 128: forward 1.5x slower that way)."""
+    if a3.shape[2] == 1:
+        return np.ones(len(a3), a3.dtype) @ a3[:, :, 0]
+    return a3.sum(axis=(0, 2))
 
 
 class BatchNorm1d(_BatchNorm):

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpynn.layers._windows import Windowed, col2im, crop, pad, pair, sliding_windows
+from numpynn.layers._windows import (
+    Windowed,
+    col2im,
+    crop,
+    in_order_of,
+    pad,
+    pair,
+    sliding_windows,
+)
 from numpynn.module import Module
 
 
@@ -38,14 +46,14 @@ class _Pool2d(Windowed, Module):
         """(N, C, OH, OW, KH, KW): a view of the windows of ``x`` padded with ``fill``."""
         x = x.reshape(self._as_2d(x.shape))
         self.pads = self._geometry(x.shape[2:])[0]
-        padded = pad(x, self.pads, fill=fill)
-        self.padded_shape = padded.shape
-        return sliding_windows(padded, self.kernel_size, self.stride)
+        self.padded = pad(x, self.pads, fill=fill)
+        return sliding_windows(self.padded, self.kernel_size, self.stride)
 
     def _input_grad(self, value_at, dtype):
         """col2im of the windows' gradients (``value_at(a, b, slot)``: see ``col2im``),
         without the padding, in the layer's shape."""
-        padded = col2im(self.padded_shape, dtype, value_at, self.kernel_size, self.stride)
+        shape = self.padded.shape
+        padded = col2im(shape, dtype, value_at, self.kernel_size, self.stride, like=self.padded)
         return self._as_given(crop(padded, self.pads))
 
     def get_config(self):
@@ -86,13 +94,15 @@ class MaxPool2d(_Pool2d):
         # the maximum as a running np.maximum over the kernel offsets: elementwise work on
         # strided views, no copy of the windows side by side (argmax over such a copy made
         # a training step of examples/cnn.py take 0.253 s instead of 0.199 s)
-        self.out = self.windows[..., 0, 0].copy()
+        self.out = self.windows[..., 0, 0].copy(order="K")  # in the input's memory order
         for k in range(1, kh * kw):
             np.maximum(self.out, self.windows[..., k // kw, k % kw], out=self.out)
         return self._as_given(self.out)
 
     def backward(self, grad):
         grad = grad.reshape(self._as_2d(grad.shape))
+        if grad.strides != self.out.strides:  # one copy to the windows' memory order, not
+            grad = in_order_of(self.out, grad)  # a product of mixed orders per offset
         firsts = self._first_maxima()
         # each window's gradient goes to its first maximum: grad * mask at every offset
         return self._input_grad(

@@ -6,7 +6,8 @@ backward pass gets dW = dyᵀ·cols from one more product, and the input gradien
 dcols = dy·W added back under the windows ("col2im"), one kernel offset at a time so that
 each offset's slab is one contiguous product. The windows (sizes, padding, im2col, col2im)
 are ``layers/_windows.py``'s, shared with the pools. No loop runs over the batch or over
-output positions.
+output positions. With 16 or more output channels the output is channels-last in memory,
+shown as (N, O, OH, OW) (see the note above ``_plus_bias_channels_last``).
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ class Conv2d(Windowed, Module):
 # (ReLU, BatchNorm, pooling, dropout) follow the memory order of their input, so the image
 # is never transposed inside the stack. Below it, and for a single sample, channels-first,
 # where NumPy's loops over so few channels would be short and nothing is gained
-# (benchmarks/README.md, "Channels-last").
+# (benchmarks/README.md, "Channels-last images and BatchNorm").
 
 
 def _plus_bias_channels_last(products: np.ndarray, bias) -> np.ndarray:

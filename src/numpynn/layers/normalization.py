@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn._config import get_default_dtype
+from numpynn.layers._windows import is_channels_last
 from numpynn.module import Module, Parameter
 
 
@@ -160,25 +161,26 @@ class _BatchNorm(Module):
         return x if x.dtype == dtype else x.astype(dtype)
 
     def forward(self, x):
-        x3, self.to_3d, self.from_3d = _per_channel(x)  # (A, C, B), a view
+        self.layout = layout = _ChannelLayout(x)
+        x = layout.view(x)  # (N, C, H*W), or (N, H*W*C) for channels-last images
         if self.training:
-            count = x.size // x.shape[1]
-            mean = _channel_sums(x3) / count
-            centred = x3 - mean[:, None]
-            var = _channel_sums(centred * centred) / count
+            count = x.size // self.num_features
+            mean = layout.sums(x) / count
+            centred = x - layout.spread(mean)
+            var = layout.sums(centred * centred) / count
             self._update_running_stats(mean, var, count)
         else:
             mean, var = self.running_mean, self.running_var
-            centred = x3 - mean[:, None]
-        self.inv_std = (1 / np.sqrt(var + self.eps))[:, None]  # (C, 1)
+            centred = x - layout.spread(mean)
+        self.inv_std = 1 / np.sqrt(var + self.eps)
         self.x_hat = centred
-        self.x_hat *= self.inv_std  # x_hat = (x - mean) / sqrt(var + eps)
+        self.x_hat *= layout.spread(self.inv_std)  # x_hat = (x - mean) / sqrt(var + eps)
         self.batch_stats = self.training
         if not self.affine:
-            return self.from_3d(self.x_hat)
-        out = self.x_hat * self.weight.data[:, None]  # y = gamma x_hat + beta
-        out += self.bias.data[:, None]
-        return self.from_3d(out)
+            return layout.restore(self.x_hat)
+        out = self.x_hat * layout.spread(self.weight.data)  # y = gamma x_hat + beta
+        out += layout.spread(self.bias.data)
+        return layout.restore(out)
 
     def _update_running_stats(self, mean, var, count):
         m = self.momentum
@@ -189,23 +191,23 @@ class _BatchNorm(Module):
         self.num_batches_tracked += 1
 
     def backward(self, grad):
-        grad3, x_hat = self.to_3d(grad), self.x_hat  # in the forward's (A, C, B) layout
-        grad_sum = _channel_sums(grad3)
-        grad_xhat_sum = _channel_sums(grad3 * x_hat)
+        layout, x_hat = self.layout, self.x_hat
+        grad = layout.view(grad)  # in the forward's layout
+        grad_sum, grad_xhat_sum = layout.sums(grad), layout.sums(grad * x_hat)
         gamma = self.weight.data if self.affine else np.ones_like(grad_sum)
         if self.affine:
             self.weight.grad += grad_xhat_sum
             self.bias.grad += grad_sum
-        scale = gamma[:, None] * self.inv_std  # (C, 1)
+        scale = layout.spread(gamma * self.inv_std)
         if not self.batch_stats:  # eval: a fixed affine map
-            return self.from_3d(grad3 * scale)
+            return layout.restore(grad * scale)
         # dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)), in 4 passes
-        count = grad.size // grad.shape[1]
-        dx = x_hat * (-grad_xhat_sum / count)[:, None]
-        dx += grad3
-        dx -= (grad_sum / count)[:, None]
+        count = grad.size // self.num_features
+        dx = x_hat * layout.spread(-grad_xhat_sum / count)
+        dx += grad
+        dx -= layout.spread(grad_sum / count)
         dx *= scale
-        return self.from_3d(dx)
+        return layout.restore(dx)
 
     def get_config(self):
         return {
@@ -221,33 +223,42 @@ class _BatchNorm(Module):
         )
 
 
-def _per_channel(x: np.ndarray):
-    """``x`` (N, C, ...) as (A, C, B) with the channels in the middle, a view where its
-    memory allows: (N, C, H*W) for channels-first memory, (N*H*W, C, 1) for channels-last
-    images (a convolution's output), so that the statistics over axes (0, 2) read memory in
-    order; and the functions that take an array of ``x``'s shape there and back."""
-    shape = x.shape
-    if x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous:
-        n, c, h, w = shape
-        return (
-            x.transpose(0, 2, 3, 1).reshape(-1, c, 1),
-            lambda a: a.transpose(0, 2, 3, 1).reshape(-1, c, 1),
-            lambda a3: a3.reshape(n, h, w, c).transpose(0, 3, 1, 2),
-        )
-    return (
-        x.reshape(shape[0], shape[1], -1),
-        lambda a: a.reshape(shape[0], shape[1], -1),
-        lambda a3: a3.reshape(shape),
-    )
+class _ChannelLayout:
+    """How BatchNorm reads an input (N, C, ...) per channel, by its memory order.
 
+    Channels-first memory is viewed as (N, C, L), per-channel vectors as (C, 1) columns.
+    Channels-last images (a convolution's output) are viewed as (N, H*W*C) rows, and
+    per-channel vectors repeated H*W times along them: NumPy's loops then run over whole
+    rows, not over C numbers at a time (one pass over 128x32x28x28: 0.7 ms against 1.9).
+    """
 
-def _channel_sums(a3: np.ndarray) -> np.ndarray:
-    """The sums of (A, C, B) over axes 0 and 2, per channel. For channels-last rows
-    (A, C, 1), a product with ones: NumPy's reduction over A would loop over rows of only C
-    numbers (BatchNorm2d(32) at 28x28, batch 128: forward 1.5x slower that way)."""
-    if a3.shape[2] == 1:
-        return np.ones(len(a3), a3.dtype) @ a3[:, :, 0]
-    return a3.sum(axis=(0, 2))
+    def __init__(self, x: np.ndarray):
+        self.shape = x.shape
+        self.last = x.ndim == 4 and not x.flags.c_contiguous and is_channels_last(x)
+        self.repeats = x.shape[2] * x.shape[3] if self.last else 1
+
+    def view(self, a: np.ndarray) -> np.ndarray:
+        """An array of the input's shape in this layout (a view if in the same order)."""
+        if self.last:
+            return a.transpose(0, 2, 3, 1).reshape(len(a), -1)
+        return a.reshape(self.shape[0], self.shape[1], -1)
+
+    def restore(self, a: np.ndarray) -> np.ndarray:
+        """The inverse of ``view``: the input's shape (and memory order)."""
+        if self.last:
+            n, c, h, w = self.shape
+            return a.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return a.reshape(self.shape)
+
+    def spread(self, per_channel: np.ndarray) -> np.ndarray:
+        """A (C,) vector shaped to broadcast over the viewed array."""
+        return np.tile(per_channel, self.repeats) if self.last else per_channel[:, None]
+
+    def sums(self, a: np.ndarray) -> np.ndarray:
+        """The (C,) sums of a viewed array per channel (over rows: a product with ones)."""
+        if self.last:
+            return (np.ones(len(a), a.dtype) @ a).reshape(self.repeats, -1).sum(axis=0)
+        return a.sum(axis=(0, 2))
 
 
 class BatchNorm1d(_BatchNorm):

@@ -127,7 +127,7 @@ class Conv2d(Windowed, Module):
         self.cols = self._columns(x)  # (g, N*OH*OW, KH*KW*C/g): one row per output position
         W, b = self._kernels(), self.bias
         if self.out_channels >= self.channels_last_from and n > 1:
-            out = _plus_bias_channels_last(self.cols @ W.mT, b)  # out = cols·Wᵀ + b
+            out = _plus_bias_channels_last(self.cols @ W.mT, b, n)  # out = cols·Wᵀ + b
         else:
             out = _plus_bias_channels_first(W @ self.cols.mT, b, n)  # out = (W·colsᵀ)ᵀ + b
         return self._as_given(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
@@ -228,13 +228,13 @@ class Conv2d(Windowed, Module):
 # (benchmarks/README.md, "Channels-last images and BatchNorm").
 
 
-def _plus_bias_channels_last(products: np.ndarray, bias) -> np.ndarray:
+def _plus_bias_channels_last(products: np.ndarray, bias, n: int) -> np.ndarray:
     """The per-group products (g, N*OH*OW, O/g) plus the bias as one (N*OH*OW, O) array
     (in place for one group)."""
     g, m, per_group = products.shape
     out = products[0] if g == 1 else products.transpose(1, 0, 2).reshape(m, g * per_group)
-    if bias is not None:
-        out += bias.data
+    if bias is not None:  # along rows of OH*OW*O numbers, the bias repeated OH*OW times
+        out.reshape(n, -1)[...] += np.tile(bias.data, m // n)
     return out
 
 

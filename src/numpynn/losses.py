@@ -27,6 +27,7 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import names
+from numpynn._checks import check_real
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -55,6 +56,7 @@ class Loss:
 
     def __call__(self, pred, target):
         pred, target = np.asarray(pred), np.asarray(target)
+        check_real(target, self, "target")
         if pred.dtype.kind != "f":
             raise TypeError(f"{self.describe()}: expected a floating prediction, got {pred.dtype}")
         self.denominator = None  # forward may set a weighted count for "mean"
@@ -103,10 +105,6 @@ class Loss:
     def with_reduction(self, reduction: str) -> Loss:
         """A new loss like this one but for ``reduction`` (``fit`` weighs samples with "none")."""
         return type(self)(**{**self.get_config(), "reduction": reduction})
-
-    def logits_version(self) -> Loss | None:
-        """For a loss on probabilities, the same loss computed from logits (see ``fit``)."""
-        return None
 
     def describe(self) -> str:
         return type(self).__name__
@@ -314,9 +312,6 @@ class CategoricalCrossentropy(CrossEntropyLoss):
         grad = np.zeros_like(self.coef)
         return np.divide(-self.coef, self.pred, out=grad, where=self.log_p > -100)
 
-    def logits_version(self):
-        return CrossEntropyLoss(self.weight, self.reduction, self.label_smoothing)
-
 
 @names.register("loss", "categorical_crossentropy", "sparse_categorical_crossentropy")
 def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntropyLoss:
@@ -379,9 +374,6 @@ class BCELoss(Loss):
     def local_grad(self):
         p, y = self.pred, self.target
         return (p - y) / np.maximum(p * (1 - p), 1e-12)
-
-    def logits_version(self):
-        return BCEWithLogitsLoss(self.reduction)
 
 
 def _clamped_log(p):

@@ -7,7 +7,8 @@ This module holds everything about those windows, for ``Conv2d``, ``Conv1d`` and
 - ``Windowed``, the mixin that turns the layer's arguments (an int, a pair, ``"same"``,
   ``"valid"``) into pairs, padding per border and output sizes, and runs 1-D layers as
   2-D ones of height 1;
-- ``output_size`` and ``same_padding``, the two formulas;
+- ``output_size`` and ``same_padding`` (in ``functional.py``, which ``onnx.py`` uses too),
+  the two formulas;
 - ``sliding_windows`` (a view of every window, no copy), ``im2col`` (the windows copied
   side by side as the rows of a matrix, for the convolution's product) and ``col2im``
   (their adjoint: values per window added back where the windows came from, the one
@@ -21,6 +22,8 @@ these layers only.
 from __future__ import annotations
 
 import numpy as np
+
+from numpynn.functional import same_padding
 
 
 def pair(value, name: str = "size") -> tuple[int, int]:
@@ -39,18 +42,6 @@ def output_size(size: int, pads: tuple[int, int], kernel: int, stride: int, dila
     28
     """
     return (size + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """(before, after) padding so that the output has ceil(size / stride) positions (Keras's
-    "same"; PyTorch's for stride 1); the odd extra goes after, as in both.
-
-    >>> same_padding(6, kernel=2, stride=1, dilation=1)
-    (0, 1)
-    """
-    out = -(-size // stride)
-    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 class Windowed:

@@ -107,11 +107,12 @@ class GELU(Module):
     def backward(self, grad):
         x = self.x
         if self.approximate == "tanh":
+            x = np.clip(x, -10, 10)  # beyond, the slope is 0 or 1 to float64 precision
             c = math.sqrt(2 / math.pi)
             t = np.tanh(c * (x + 0.044715 * x**3))
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return grad * (F.normal_cdf(x) + x * pdf)
+        u = np.clip(x, -40, 40)  # x phi(x) is 0 beyond (exp(-800)), and u * u cannot overflow
+        return grad * (F.normal_cdf(x) + u * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi))
 
     def get_config(self):
         return {"approximate": self.approximate}
@@ -133,9 +134,6 @@ class Sigmoid(Module):
         if isinstance(grad, LogitGradient):
             return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         return grad * self.out * (1 - self.out)  # d sigma = sigma (1 - sigma)
-
-    def output_activation(self, index=0):
-        return self
 
 
 @names.register("activation", "tanh")
@@ -205,9 +203,6 @@ class Softmax(Module):
             return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         p = self.out
         return p * (grad - np.sum(grad * p, axis=self.axis, keepdims=True))
-
-    def output_activation(self, index=0):
-        return self if self.axis in (1, -1) else None  # the class axis of (N, C) outputs
 
     def get_config(self):
         return {"axis": self.axis}
@@ -287,9 +282,6 @@ class Activation(Module):
     def output_shape(self, input_shape):
         return self.activation.output_shape(input_shape)
 
-    def output_activation(self, index=0):
-        return self.activation.output_activation(index)
-
     def get_config(self):
         return {"activation": self._spec}
 
@@ -298,41 +290,3 @@ class Activation(Module):
 
     def __repr__(self):
         return f"Activation({self.extra_repr() or self.activation!r})"
-
-
-class KerasLayer:
-    """What Keras's ``Dense`` and ``Conv2D`` add to ``Linear`` and ``Conv2d`` (a mixin
-    listed before them): initialisers by name, and an activation applied to the output,
-    whose backward runs first."""
-
-    def _set_initializers(self, kernel_initializer: str, bias_initializer: str) -> None:
-        for initializer in (kernel_initializer, bias_initializer):
-            names.lookup("initializer", initializer)  # an unknown name fails now, not at build
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-
-    def _set_activation(self, activation) -> None:
-        self.activation = get_activation(activation)
-        self._activation_spec = activation_config(activation, self.activation)
-
-    def initial_weights(self, shape, rng):
-        weight = names.get("initializer", self.kernel_initializer, shape, seed=rng)
-        if not self.use_bias:
-            return weight, None
-        return weight, names.get("initializer", self.bias_initializer, shape[:1], seed=rng)
-
-    def forward(self, x):
-        out = super().forward(x)
-        return out if self.activation is None else self.activation(out)
-
-    def backward(self, grad):
-        if self.activation is not None:
-            grad = self.activation.backward(grad)
-        return super().backward(grad)
-
-    def backward_params(self, grad):
-        if self.activation is not None:
-            grad = self.activation.backward(grad)
-        super().backward_params(grad)
-
-    def output_activation(self, index=0):
-        return None if self.activation is None else self.activation.output_activation(index)

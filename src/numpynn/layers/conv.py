@@ -19,7 +19,7 @@ import numpy as np
 from numpynn import init
 from numpynn._config import Seed, get_rng
 from numpynn.layers._windows import Windowed, col2im, crop, im2col, is_channels_last
-from numpynn.layers.activation import KerasLayer
+from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
 

@@ -15,6 +15,7 @@ True
 
 from numpynn import callbacks, data, functional, init, metrics, names, objective, onnx, optim, plot
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
+from numpynn._threads import set_num_threads
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
 from numpynn.layers import (
@@ -160,4 +161,5 @@ __all__ = [
     "from_torch",
     "load_torch_state_dict",
     "onnx",
+    "set_num_threads",
 ]

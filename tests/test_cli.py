@@ -55,7 +55,9 @@ def test_train_writes_every_promised_file(trained):
         "confusion.png",
         "history.png",
         "metrics.json",
+        "mistakes.npz",
         "model.npz",
+        "report.html",
         "samples.png",
     ]
     for picture in ("confusion.png", "history.png", "samples.png"):
@@ -68,6 +70,36 @@ def test_train_writes_every_promised_file(trained):
     x, y, _ = nn.data.load_digits()
     assert np.mean(model.predict(x).argmax(1) == y) > 0.97
     assert model.metadata["class_names"] == nn.data.MNIST_CLASSES
+    assert results["command"] == "numpynn train --quiet --out run"
+    assert results["settings"]["epochs"] == 30 and results["settings"]["hidden"] == [128, 64]
+    assert results["split"] == {"train": 1211, "validation": 135, "test": 451}
+    page = (run / "report.html").read_text()
+    assert f"{results['test_accuracy']:.4f}" in page and "numpynn train --quiet" in page
+
+
+def test_report_and_export_commands(trained, tmp_path, capsys):
+    run = trained / "run"
+    (run / "report.html").unlink()
+    code, out, err = run_main(["report", run], capsys)
+    assert (
+        code == 0 and out == f"report: {run / 'report.html'}\n" and (run / "report.html").exists()
+    )
+    code, _, err = run_main(["report", tmp_path], capsys)
+    assert code == 1 and "no metrics.json in" in err
+    code, _, err = run_main(["report", tmp_path / "absent"], capsys)
+    assert code == 1 and "no run folder at" in err
+    code, _, err = run_main(["export", run / "model.npz", tmp_path / "m.npz"], capsys)
+    assert code == 2 and "must end in .onnx" in err and not (tmp_path / "m.npz").exists()
+    code, _, err = run_main(["export", tmp_path / "absent.npz", tmp_path / "m.onnx"], capsys)
+    assert code == 1 and "no model file at" in err
+    onnxruntime = pytest.importorskip("onnxruntime", reason='export needs "numpynn[onnx]"')
+    code, out, err = run_main(["export", run / "model.npz", tmp_path / "m.onnx"], capsys)
+    assert code == 0 and out.startswith(f"wrote {tmp_path / 'm.onnx'}"), err
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    x = nn.data.load_digits().x[:5]
+    name = session.get_inputs()[0].name
+    expected = nn.load_model(run / "model.npz").predict(x)
+    np.testing.assert_allclose(session.run(None, {name: x})[0], expected, atol=1e-5)
 
 
 def test_quiet_prints_the_accuracy_and_the_run_folder_only(trained):
@@ -89,7 +121,9 @@ def test_train_prints_progress_a_report_and_what_to_run_next(tmp_path):
     assert "test accuracy:" in result.stdout and "versicolor" in result.stdout
     assert "macro avg" in result.stdout
     folder = (tmp_path / "iris").resolve()
-    assert f"wrote model.npz, metrics.json, history.png, confusion.png to {folder}" in result.stdout
+    assert "test accuracy: 1.0000" in result.stdout  # no mistakes, so no mistakes.npz
+    written = "model.npz, metrics.json, history.png, confusion.png, report.html"
+    assert f"wrote {written} to {folder}" in result.stdout
     commands = [line.strip() for line in result.stdout.splitlines() if "numpynn " in line]
     evaluate = next(c for c in commands if c.startswith("numpynn evaluate"))
     assert "SAMPLES.npy|.csv" in next(c for c in commands if c.startswith("numpynn predict"))

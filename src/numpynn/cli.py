@@ -18,6 +18,7 @@ message, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import itertools
@@ -27,12 +28,13 @@ import os
 import pathlib
 import shlex
 import sys
+import time
 from typing import NamedTuple
 
 import numpy as np
 
 import numpynn
-from numpynn import data, metrics, names, plot
+from numpynn import data, metrics, names, plot, report
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
@@ -515,30 +517,40 @@ def _metadata_of_run(args, settings: Settings, split: Split) -> dict:
     }
 
 
-def _write_run(out, model, settings, history, split: Split, predicted, accuracy) -> list[str]:
-    """model.npz, metrics.json and the plots (none without matplotlib) in ``out``."""
+def _write_run(out, model, args, run: dict, split: Split, probabilities) -> list[str]:
+    """model.npz, metrics.json, mistakes.npz, the plots (none without matplotlib) and
+    report.html in ``out``; ``run`` holds the settings, history and timings."""
     model.save(out / "model.npz")
+    predicted = probabilities.argmax(axis=1)
+    accuracy = float(np.mean(predicted == split.y_test))
     matrix = metrics.confusion_matrix(split.y_test, predicted, len(split.class_names))
     results = {
-        "dataset": settings.source,
+        "dataset": run["settings"]["source"],
+        "class_names": list(split.class_names),
         "test_accuracy": accuracy,
         "test_samples": len(split.y_test),
-        "epochs": settings.epochs,
-        "history": history.history,
+        "epochs": run["settings"]["epochs"],
+        "history": run["history"].history,
         "confusion_matrix": matrix.tolist(),
         "precision_recall_f1_macro": metrics.precision_recall_f1(split.y_test, predicted, "macro"),
+        **report.run_details(args.argv, run["settings"], run["split"], run["timings"]),
     }
     with atomic_write(out / "metrics.json", "w") as f:
         json.dump(results, f, indent=2)
+    if accuracy < 1:  # save_mistakes cannot write an empty set (reshape of 0 samples to -1)
+        report.save_mistakes(out, split.x_test, split.y_test, probabilities, split.image_shape)
     try:
-        plots = _write_plots(out, settings.source, history, split, matrix, predicted, accuracy)
+        plots = _write_plots(out, results["dataset"], run["history"], split, matrix, predicted)
     except ImportError as error:
         print(f"numpynn train: no plots ({error})", file=sys.stderr)
         plots = []
-    return ["model.npz", "metrics.json", *plots]
+    report.write_report(out)
+    mistakes = ["mistakes.npz"] if accuracy < 1 else []
+    return ["model.npz", "metrics.json", *mistakes, *plots, "report.html"]
 
 
-def _write_plots(out, source, history, split: Split, matrix, predicted, accuracy) -> list[str]:
+def _write_plots(out, source, history, split: Split, matrix, predicted) -> list[str]:
+    accuracy = np.mean(predicted == split.y_test)
     title = f"{source}: test accuracy {accuracy:.4f} on {len(split.y_test):,} samples"
     plot.plot_history(history, out / "history.png", title=f"{source}: training")
     plot.plot_confusion_matrix(matrix, out / "confusion.png", split.class_names, title=title)
@@ -563,41 +575,74 @@ def _next_steps(out: pathlib.Path, images: bool) -> str:
         "next:\n"
         f"  numpynn evaluate {model}\n"
         f"  numpynn predict {model} {samples}\n"
-        f"  numpynn summary {model}"
+        f"  numpynn summary {model}\n"
+        f"  numpynn export {model} model.onnx\n"
+        f"  numpynn report {shlex.quote(str(out))} --open   # report.html in a browser"
     )
 
 
+@contextlib.contextmanager
+def _timed(timings: dict, phase: str):
+    start = time.perf_counter()
+    yield
+    timings[phase] = time.perf_counter() - start
+
+
 def train(args) -> int:
-    started = datetime.datetime.now()
+    started, timings = datetime.datetime.now(), {}
     settings = _settings(args)
     manual_seed(args.seed)
-    split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
+    with _timed(timings, "load data"):
+        split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
     model, x_train, x_test, layout = _build(args, settings, split)
     if not args.quiet:
         sizes = f"{len(x_train):,} training and {len(x_test):,} test samples"
         print(f"{settings.source}: {sizes}; {layout}")
-    history = model.fit(
-        x_train,
-        split.y_train,
-        batch_size=settings.batch_size,
-        epochs=settings.epochs,
-        seed=args.seed,
-        validation_split=args.validation_split,
-        verbose=0 if args.quiet else 1,
-    )
-    predicted = model.predict(x_test, batch_size=1024).argmax(axis=1)
-    accuracy = float(np.mean(predicted == split.y_test))
+    with _timed(timings, "train"):
+        history = model.fit(
+            x_train,
+            split.y_train,
+            batch_size=settings.batch_size,
+            epochs=settings.epochs,
+            seed=args.seed,
+            validation_split=args.validation_split,
+            verbose=0 if args.quiet else 1,
+        )
+    with _timed(timings, "test"):
+        probabilities = model.predict(x_test, batch_size=1024)
     out = run_folder(args.out, started)
     model.metadata = _metadata_of_run(args, settings, split)
-    written = _write_run(out, model, settings, history, split, predicted, accuracy)
-    print(f"test accuracy: {accuracy:.4f}")
+    run = {
+        "settings": _settings_record(args, settings),
+        "history": history,
+        "split": report.split_sizes(len(x_train), len(x_test), args.validation_split),
+        "timings": timings,
+    }
+    written = _write_run(out, model, args, run, split, probabilities)
+    _print_outcome(args, out, written, split, probabilities.argmax(axis=1))
+    return 0
+
+
+def _settings_record(args, settings: Settings) -> dict:
+    """The settings as the run used them, defaults resolved (for metrics.json)."""
+    return {
+        **settings._asdict(),
+        "model": args.model,
+        "activation": args.activation,
+        "optimizer": args.optimizer,
+        "seed": args.seed,
+        "validation_split": args.validation_split,
+    }
+
+
+def _print_outcome(args, out: pathlib.Path, written, split: Split, predicted) -> None:
+    print(f"test accuracy: {np.mean(predicted == split.y_test):.4f}")
     if args.quiet:
         print(f"run folder: {out}")
-        return 0
+        return
     print(metrics.classification_report(split.y_test, predicted, split.class_names))
     print(f"wrote {', '.join(written)} to {out}")
     print(_next_steps(out, split.image_shape is not None))
-    return 0
 
 
 # --- evaluate, predict, summary -----------------------------------------------------------------
@@ -661,6 +706,21 @@ def predict(args) -> int:
 def summary(args) -> int:
     _load(args.model)[0].summary()
     return 0
+
+
+def export(args) -> int:
+    if args.output.suffix.lower() != ".onnx":
+        raise UsageError(f"{args.output}: the ONNX file's name must end in .onnx")
+    from numpynn.onnx import export_command  # needs the onnx extra
+
+    print(export_command(_existing_file(args.model, "model file"), args.output))
+    return 0
+
+
+def show_report(args) -> int:
+    if not pathlib.Path(args.run).is_dir():
+        raise FileNotFoundError(f"no run folder at {args.run}")
+    return report.report_command(args.run, args.open)
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -774,6 +834,28 @@ def _add_model_commands(commands) -> None:
     s.set_defaults(command=summary, parser=s)
 
 
+def _add_file_commands(commands) -> None:
+    x = commands.add_parser(
+        "export",
+        help="write a saved model as ONNX",
+        description="Write a saved model as an ONNX graph (opset 17, dynamic batch) for ONNX "
+        'Runtime and other tools; needs pip install "numpynn[onnx]".',
+    )
+    x.add_argument("model", type=pathlib.Path, help="a model.npz")
+    x.add_argument("output", type=pathlib.Path, help="the .onnx file to write")
+    x.set_defaults(command=export, parser=x)
+
+    r = commands.add_parser(
+        "report",
+        help="rebuild a run's report.html",
+        description="Rebuild report.html in a run folder of numpynn train (one page, images "
+        "inline, nothing fetched) and print its path.",
+    )
+    r.add_argument("run", type=pathlib.Path, help="a run folder such as runs/<date>-<time>")
+    r.add_argument("--open", action="store_true", help="open it in the default browser")
+    r.set_defaults(command=show_report, parser=r)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="numpynn",
@@ -785,12 +867,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
     _add_train(commands)
     _add_model_commands(commands)
+    _add_file_commands(commands)
     return parser
 
 
 def main(argv=None) -> int:
     """Run one command; returns the exit code (argparse exits with 2 on bad usage)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     name = f"numpynn {args.name}"
     try:
         return args.command(args)

@@ -109,6 +109,7 @@ class LayerCase:
     inputs: Callable = normal
     bad_shape: tuple | None = None
     config_keys: set = field(default_factory=set)
+    index_input: bool = False  # integer indices in (Embedding): no input gradient
 
 
 LAYERS = [
@@ -327,6 +328,24 @@ LAYERS = [
         (4,),
         lambda t: t.nn.Sequential(t.nn.Linear(4, 6), t.nn.Tanh(), t.nn.Linear(6, 2)),
         bad_shape=(3,),
+    ),
+    LayerCase(
+        "Embedding",
+        lambda: nn.Embedding(7, 3),
+        (5,),
+        lambda t: t.nn.Embedding(7, 3),
+        lambda rng, shape: rng.integers(0, 7, shape),  # 5 draws of 7: repeats in most rows
+        index_input=True,
+    ),
+    LayerCase(
+        "Embedding-padding-2d",
+        lambda: nn.Embedding(6, 2, padding_idx=1),
+        (3, 4),
+        lambda t: t.nn.Embedding(6, 2, padding_idx=1),
+        # the padding row is read but gets no gradient (PyTorch's rule, which finite
+        # differences would contradict): test_embedding.py checks it against PyTorch
+        lambda rng, shape: rng.choice([0, 2, 3, 4, 5], shape),
+        index_input=True,
     ),
 ]
 

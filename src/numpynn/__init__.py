@@ -57,6 +57,7 @@ from numpynn.layers import (
     Subtract,
     Tanh,
 )
+from numpynn.layers.embedding import Embedding
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -153,4 +154,5 @@ __all__ = [
     "save_weights",
     "set_default_dtype",
     "train_on_batch",
+    "Embedding",
 ]

@@ -15,6 +15,7 @@ from numpynn.layers.activation import (
 )
 from numpynn.layers.conv import Conv1d, Conv2D, Conv2d
 from numpynn.layers.dropout import Dropout, Dropout2d
+from numpynn.layers.embedding import Embedding
 from numpynn.layers.linear import Dense, Identity, Linear
 from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
 from numpynn.layers.normalization import (
@@ -74,4 +75,5 @@ __all__ = [
     "Softplus",
     "Subtract",
     "Tanh",
+    "Embedding",
 ]

@@ -100,6 +100,31 @@ class FrozenDropout2d(nn.Dropout2d):
         return super().forward(x)
 
 
+def output_only(cls):
+    """A recurrent layer (or MultiheadAttention) reduced to its first result, so that the
+    generic tests, written for one array in and one out, cover it."""
+
+    class OutputOnly(cls):
+        def forward(self, x, *rest):
+            return super().forward(x, *rest)[0]
+
+        def backward(self, grad):
+            return super().backward(grad)[0]
+
+    OutputOnly.__name__ = OutputOnly.__qualname__ = cls.__name__
+    return OutputOnly
+
+
+def torch_output_only(cls, *args, **kwargs):
+    """PyTorch's twin of ``output_only``: the same parameter names, the first result."""
+
+    class OutputOnly(cls):
+        def forward(self, x):
+            return super().forward(x)[0]
+
+    return OutputOnly(*args, **kwargs)
+
+
 @dataclass
 class LayerCase:
     id: str
@@ -346,6 +371,28 @@ LAYERS = [
         # differences would contradict): test_embedding.py checks it against PyTorch
         lambda rng, shape: rng.choice([0, 2, 3, 4, 5], shape),
         index_input=True,
+    ),
+    LayerCase(
+        "RNN-batch-first",
+        lambda: output_only(nn.RNN)(3, 4, batch_first=True),
+        (5, 3),
+        lambda t: torch_output_only(t.nn.RNN, 3, 4, batch_first=True),
+        bad_shape=(5, 2),
+    ),
+    LayerCase(
+        "LSTM-2-layers-bidirectional",
+        lambda: output_only(nn.LSTM)(3, 2, num_layers=2, bidirectional=True, batch_first=True),
+        (4, 3),
+        lambda t: torch_output_only(
+            t.nn.LSTM, 3, 2, num_layers=2, bidirectional=True, batch_first=True
+        ),
+        bad_shape=(4, 2),
+    ),
+    LayerCase(
+        "GRU-lazy",
+        lambda: output_only(nn.GRU)(None, 3, batch_first=True),
+        (5, 2),
+        lambda t: torch_output_only(t.nn.GRU, 2, 3, batch_first=True),
     ),
 ]
 

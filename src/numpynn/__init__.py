@@ -58,6 +58,7 @@ from numpynn.layers import (
     Tanh,
 )
 from numpynn.layers.embedding import Embedding
+from numpynn.layers.recurrent import GRU, LSTM, RNN
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -155,4 +156,7 @@ __all__ = [
     "set_default_dtype",
     "train_on_batch",
     "Embedding",
+    "GRU",
+    "LSTM",
+    "RNN",
 ]

@@ -34,6 +34,7 @@ from numpynn.layers.pooling import (
     MaxPool2d,
     MaxPooling2D,
 )
+from numpynn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
@@ -76,4 +77,8 @@ __all__ = [
     "Subtract",
     "Tanh",
     "Embedding",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "RNNBase",
 ]

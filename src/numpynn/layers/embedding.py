@@ -56,8 +56,8 @@ class Embedding(Module):
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(
-                    f"Embedding({num_embeddings}, {embedding_dim}): padding_idx must lie in [-{self.num_embeddings}, "
-                    f"{self.num_embeddings}), got {padding_idx}"
+                    f"Embedding({num_embeddings}, {embedding_dim}): padding_idx must lie in "
+                    f"[-{num_embeddings}, {num_embeddings}), got {padding_idx}"
                 )
             padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx

@@ -115,12 +115,14 @@ def output_only(cls):
     return OutputOnly
 
 
-def torch_output_only(cls, *args, **kwargs):
-    """PyTorch's twin of ``output_only``: the same parameter names, the first result."""
+def torch_output_only(cls, *args, last=False, **kwargs):
+    """PyTorch's twin of ``output_only``: the same parameter names, the first result (its
+    last step with ``last``, as Keras's recurrent layers return by default)."""
 
     class OutputOnly(cls):
         def forward(self, x):
-            return super().forward(x)[0]
+            out = super().forward(x)[0]
+            return out[:, -1] if last else out
 
     return OutputOnly(*args, **kwargs)
 
@@ -393,6 +395,28 @@ LAYERS = [
         lambda: output_only(nn.GRU)(None, 3, batch_first=True),
         (5, 2),
         lambda t: torch_output_only(t.nn.GRU, 2, 3, batch_first=True),
+    ),
+    LayerCase(
+        "SimpleRNN-relu-keras",
+        lambda: nn.SimpleRNN(3, activation="relu", input_shape=(4, 2)),
+        (4, 2),
+        lambda t: torch_output_only(
+            t.nn.RNN, 2, 3, nonlinearity="relu", batch_first=True, last=True
+        ),
+        lambda rng, shape: 0.5 * normal(rng, shape),
+        bad_shape=(4, 3),
+    ),
+    LayerCase(
+        "LSTM-keras-sequences",
+        lambda: nn.keras.LSTM(3, return_sequences=True),
+        (5, 2),
+        lambda t: torch_output_only(t.nn.LSTM, 2, 3, batch_first=True),
+    ),
+    LayerCase(
+        "GRU-keras-last",
+        lambda: nn.keras.GRU(3, use_bias=False),
+        (4, 3),
+        lambda t: torch_output_only(t.nn.GRU, 3, 3, bias=False, batch_first=True, last=True),
     ),
 ]
 

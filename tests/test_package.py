@@ -21,6 +21,7 @@ LAYERS = [
     {"training"},
     {"model"},
     {"plot", "cli", "__main__"},
+    {"keras"},
 ]
 
 

@@ -206,3 +206,74 @@ def test_dropout_between_layers_only_in_training():
     assert not np.allclose(a, c)
     grad_x, _ = layer.backward(np.ones_like(c))
     assert grad_x.shape == x.shape and np.isfinite(grad_x).all()
+
+
+# --- Keras's spellings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sequences", [False, True])
+@pytest.mark.parametrize("cls", [nn.SimpleRNN, nn.keras.LSTM, nn.keras.GRU])
+def test_keras_return_state_gradients(cls, sequences):
+    layer = cls(3, return_sequences=sequences, return_state=True, seed=0)
+
+    class Joined:  # every result of the layer in one vector
+        def __call__(self, x):
+            results = layer(x)
+            self.shapes = [r.shape for r in results]
+            return np.concatenate([r.ravel() for r in results])
+
+        def backward(self, grad):
+            sizes = np.cumsum([int(np.prod(s)) for s in self.shapes])[:-1]
+            return layer.backward(
+                [g.reshape(s) for g, s in zip(np.split(grad, sizes), self.shapes)]
+            )
+
+        named_parameters, to = layer.named_parameters, layer.to
+
+    x = np.random.default_rng(0).standard_normal((2, 4, 2))
+    layer(x)  # built before gradcheck casts the parameters to float64
+    nn.gradcheck(Joined(), x, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_keras_lstm_initialisers():
+    layer = nn.keras.LSTM(4, input_shape=(3, 5))
+    assert np.array_equal(layer.bias_ih_l0.data, np.repeat([0, 1, 0, 0], 4))  # forget gate 1
+    assert not layer.bias_hh_l0.data.any()
+    w_hh = layer.weight_hh_l0.data.astype(np.float64)  # (4H, H): orthonormal columns
+    np.testing.assert_allclose(w_hh.T @ w_hh, np.eye(4), atol=1e-6)
+    assert layer.declared_input_shape == (None, 3, 5)
+
+
+def test_keras_sequence_model_trains_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6))
+    y = (x[:, 0] > 10).astype(np.int64)  # the first token decides: the state must carry it
+    model = nn.keras.Sequential(
+        [
+            nn.keras.Embedding(20, 8),
+            nn.keras.GRU(16, return_sequences=True),
+            nn.keras.LSTM(16),
+            nn.keras.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "KerasLSTM" in "\n".join(lines) and "(None, 6, 16)" in "\n".join(lines)
+    model.save(tmp_path / "m.npz")
+    loaded = nn.load_model(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_keras_layers_in_a_functional_graph_and_its_file(tmp_path):
+    inputs = nn.Input(shape=(5, 3))
+    h = nn.SimpleRNN(4, return_sequences=True)(inputs)
+    model = nn.Model(inputs, nn.Dense(2)(nn.keras.LSTM(3)(h)))
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    assert model(x).shape == (2, 2) and model.backward(np.ones((2, 2), np.float32)).shape == x.shape
+    nn.save_model(model, tmp_path / "graph.npz")
+    np.testing.assert_array_equal(nn.load_model(tmp_path / "graph.npz")(x), model(x))
+    with pytest.raises(ValueError, match=r"KerasGRU\(.*return_state=True gives several outputs"):
+        nn.keras.GRU(3, return_state=True)(inputs)

@@ -13,7 +13,17 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, optim, plot
+from numpynn import (
+    callbacks,
+    data,
+    functional,
+    init,
+    keras,
+    metrics,
+    names,
+    optim,
+    plot,
+)
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
@@ -58,7 +68,7 @@ from numpynn.layers import (
     Tanh,
 )
 from numpynn.layers.embedding import Embedding
-from numpynn.layers.recurrent import GRU, LSTM, RNN
+from numpynn.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -159,4 +169,6 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "SimpleRNN",
+    "keras",
 ]

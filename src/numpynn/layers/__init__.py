@@ -34,7 +34,7 @@ from numpynn.layers.pooling import (
     MaxPool2d,
     MaxPooling2D,
 )
-from numpynn.layers.recurrent import GRU, LSTM, RNN, RNNBase
+from numpynn.layers.recurrent import GRU, LSTM, RNN, KerasGRU, KerasLSTM, RNNBase, SimpleRNN
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
@@ -81,4 +81,7 @@ __all__ = [
     "LSTM",
     "RNN",
     "RNNBase",
+    "KerasGRU",
+    "KerasLSTM",
+    "SimpleRNN",
 ]

@@ -1,0 +1,63 @@
+"""Keras's spellings in one namespace: ``nn.keras.LSTM`` is Keras's LSTM (``units``,
+``return_sequences``), where ``nn.LSTM`` is PyTorch's.
+
+Every name here is also reachable elsewhere (``nn.Dense`` is ``nn.keras.Dense``); the
+recurrent layers whose Keras and PyTorch names collide are registered for model files under
+their class names, ``KerasLSTM`` and ``KerasGRU``.
+
+>>> import numpy as np, numpynn as nn
+>>> model = nn.keras.Sequential([nn.keras.Embedding(50, 8), nn.keras.LSTM(16),
+...                              nn.keras.Dense(2, activation="softmax")])
+>>> model(np.array([[1, 2, 3], [4, 5, 6]])).shape
+(2, 2)
+"""
+
+from numpynn.layers import (
+    Activation,
+    Add,
+    Average,
+    AveragePooling2D,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    GlobalAveragePooling2D,
+    MaxPooling2D,
+    Multiply,
+    Normalization,
+    Reshape,
+    Subtract,
+)
+from numpynn.layers.recurrent import KerasGRU as GRU
+from numpynn.layers.recurrent import KerasLSTM as LSTM
+from numpynn.layers.recurrent import SimpleRNN
+from numpynn.model import Input, Model, Sequential
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "Activation",
+    "Add",
+    "Average",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Concatenate",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "Input",
+    "MaxPooling2D",
+    "Model",
+    "Multiply",
+    "Normalization",
+    "Reshape",
+    "Sequential",
+    "SimpleRNN",
+    "Subtract",
+]

@@ -127,6 +127,23 @@ def torch_output_only(cls, *args, last=False, **kwargs):
     return OutputOnly(*args, **kwargs)
 
 
+class SelfAttention(nn.MultiheadAttention):
+    """MultiheadAttention as one array in and out: self-attention's output."""
+
+    __call__ = nn.Module.__call__
+
+    def forward(self, x):
+        return super().forward(x, x, x)[0]
+
+
+def torch_self_attention(t, *args, **kwargs):
+    class SelfAttention(t.nn.MultiheadAttention):
+        def forward(self, x):
+            return super().forward(x, x, x)[0]
+
+    return SelfAttention(*args, **kwargs)
+
+
 @dataclass
 class LayerCase:
     id: str
@@ -417,6 +434,39 @@ LAYERS = [
         lambda: nn.keras.GRU(3, use_bias=False),
         (4, 3),
         lambda t: torch_output_only(t.nn.GRU, 3, 3, bias=False, batch_first=True, last=True),
+    ),
+    LayerCase(
+        "MultiheadAttention-self",
+        lambda: SelfAttention(6, 2, batch_first=True),
+        (4, 6),
+        lambda t: torch_self_attention(t, 6, 2, batch_first=True),
+        bad_shape=(4, 5),
+    ),
+    LayerCase(
+        "MultiheadAttention-nobias-seq-first",
+        lambda: SelfAttention(4, 4, bias=False),
+        (3, 4),
+        lambda t: torch_self_attention(t, 4, 4, bias=False),
+    ),
+    LayerCase(
+        "TransformerEncoderLayer",
+        lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True),
+        (3, 4),
+        lambda t: t.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True),
+        bad_shape=(3, 5),
+    ),
+    LayerCase(
+        "TransformerEncoder-norm-first-gelu",
+        lambda: nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(4, 2, 5, 0.0, "gelu", norm_first=True), 2, nn.LayerNorm(4)
+        ),
+        (3, 4),
+        lambda t: t.nn.TransformerEncoder(
+            t.nn.TransformerEncoderLayer(4, 2, 5, 0.0, "gelu", norm_first=True),
+            2,
+            t.nn.LayerNorm(4),
+            enable_nested_tensor=False,
+        ),
     ),
 ]
 

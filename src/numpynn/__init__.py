@@ -67,6 +67,11 @@ from numpynn.layers import (
     Subtract,
     Tanh,
 )
+from numpynn.layers.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from numpynn.layers.embedding import Embedding
 from numpynn.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from numpynn.losses import (
@@ -171,4 +176,7 @@ __all__ = [
     "RNN",
     "SimpleRNN",
     "keras",
+    "MultiheadAttention",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

@@ -13,6 +13,11 @@ from numpynn.layers.activation import (
     Softplus,
     Tanh,
 )
+from numpynn.layers.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from numpynn.layers.conv import Conv1d, Conv2D, Conv2d
 from numpynn.layers.dropout import Dropout, Dropout2d
 from numpynn.layers.embedding import Embedding
@@ -84,4 +89,7 @@ __all__ = [
     "KerasGRU",
     "KerasLSTM",
     "SimpleRNN",
+    "MultiheadAttention",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

@@ -243,3 +243,20 @@ def test_encoder_config_round_trip_and_sequential(tmp_path):
     np.testing.assert_array_equal(loaded(x), model(x))
     with pytest.raises(ValueError, match="divisible"):
         nn.MultiheadAttention(6, 4)
+
+
+@pytest.mark.parametrize("steps", [1, 5])
+@pytest.mark.parametrize("batch", [1, 3, 7])
+def test_encoder_layer_gradcheck_causal(batch, steps):
+    layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)
+    x = np.random.default_rng(batch + steps).standard_normal((batch, steps, 4))
+    padding = np.zeros((batch, steps), bool)
+    padding[0, steps // 2 + 1 :] = True
+
+    class Masked:
+        def __call__(self, x):
+            return layer(x, src_key_padding_mask=padding, is_causal=True)
+
+        backward, named_parameters, to = layer.backward, layer.named_parameters, layer.to
+
+    nn.gradcheck(Masked(), x, eps=1e-6, atol=1e-7, rtol=1e-5)

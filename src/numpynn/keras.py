@@ -60,4 +60,22 @@ __all__ = [
     "Sequential",
     "SimpleRNN",
     "Subtract",
+    "row_lstm_classifier",
 ]
+
+
+def row_lstm_classifier(image_shape=(28, 28), classes: int = 10, units: int = 128, seed=None):
+    """Images read row by row: Reshape to (rows, columns), an LSTM over the rows, a Dense
+    head on its last state (logits). Takes (N, rows * columns) or (N, 1, rows, columns).
+
+    >>> import numpy as np, numpynn as nn
+    >>> model = nn.keras.row_lstm_classifier((8, 8), classes=3, units=16)
+    >>> model(np.zeros((2, 64), dtype=np.float32)).shape
+    (2, 3)
+    """
+    rows, columns = image_shape
+    return Sequential(
+        Reshape(rows, columns),
+        LSTM(units, input_shape=(rows, columns), seed=seed),
+        Dense(classes, input_dim=units, seed=seed),
+    )

@@ -66,3 +66,13 @@ def test_keras_argument_names_and_errors():
         nn.Embedding(9)
     with pytest.raises(ValueError, match="padding_idx"):
         nn.Embedding(3, 2, padding_idx=3)
+
+
+def test_weight_gradient_accumulates_over_backward_calls():
+    layer = nn.Embedding(5, 2).to(np.float64)
+    layer.zero_grad()
+    layer(np.array([1, 3, 1]))
+    layer.backward(np.ones((3, 2)))
+    layer(np.array([3, 4]))
+    layer.backward(np.full((2, 2), 10.0))  # adds to the gradient already there
+    np.testing.assert_array_equal(layer.weight.grad[:, 0], [0, 2, 0, 11, 10])

@@ -21,10 +21,13 @@ from numpynn import (
     keras,
     metrics,
     names,
+    objective,
+    onnx,
     optim,
     plot,
 )
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
+from numpynn._threads import set_num_threads
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
 from numpynn.layers import (
@@ -85,9 +88,12 @@ from numpynn.losses import (
     MSELoss,
     NLLLoss,
 )
-from numpynn.model import Input, Model, Sequential
-from numpynn.module import Module, Parameter, SymbolicTensor
+from numpynn.model import Input, Model
+from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
+from numpynn.sequential import Sequential
+from numpynn.symbolic import SymbolicTensor
+from numpynn.torch_bridge import from_torch, load_torch_state_dict
 from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
@@ -162,6 +168,7 @@ __all__ = [
     "manual_seed",
     "metrics",
     "names",
+    "objective",
     "optim",
     "plot",
     "predict",
@@ -170,6 +177,10 @@ __all__ = [
     "save_weights",
     "set_default_dtype",
     "train_on_batch",
+    "from_torch",
+    "load_torch_state_dict",
+    "onnx",
+    "set_num_threads",
     "Embedding",
     "GRU",
     "LSTM",

@@ -34,7 +34,8 @@ from numpynn.layers import (
 from numpynn.layers.recurrent import KerasGRU as GRU
 from numpynn.layers.recurrent import KerasLSTM as LSTM
 from numpynn.layers.recurrent import SimpleRNN
-from numpynn.model import Input, Model, Sequential
+from numpynn.model import Input, Model
+from numpynn.sequential import Sequential
 
 __all__ = [
     "GRU",

@@ -10,13 +10,14 @@ or one per row for the classification losses), and ``local_grad()``, the derivat
 unreduced loss with respect to its own slice of ``pred``. The base class does the reducing
 in both directions, so no loss repeats it.
 
->>> import numpy as np, numpynn as nn
->>> loss_fn = nn.CrossEntropyLoss()
->>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
->>> round(loss_fn(logits, np.array([0, 2])), 4)
-0.6691
->>> loss_fn.backward().shape
-(2, 3)
+Examples:
+    >>> import numpy as np, numpynn as nn
+    >>> loss_fn = nn.CrossEntropyLoss()
+    >>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(loss_fn(logits, np.array([0, 2])), 4)
+    0.6691
+    >>> loss_fn.backward().shape
+    (2, 3)
 """
 
 from __future__ import annotations
@@ -27,12 +28,20 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import names
+from numpynn._checks import check_real
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
-    """Base class: reduction, the finite check, and the chain rule through the reduction."""
+    """Base class: reduction, the finite check, and the chain rule through the reduction.
+
+    With l_i the unreduced losses: L = mean(l_i) (``"mean"``), sum(l_i) (``"sum"``) or the
+    l_i themselves (``"none"``); dL/dpred_i = dl_i/dpred_i / N for the mean.
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -55,6 +64,7 @@ class Loss:
 
     def __call__(self, pred, target):
         pred, target = np.asarray(pred), np.asarray(target)
+        check_real(target, self, "target")
         if pred.dtype.kind != "f":
             raise TypeError(f"{self.describe()}: expected a floating prediction, got {pred.dtype}")
         self.denominator = None  # forward may set a weighted count for "mean"
@@ -104,10 +114,6 @@ class Loss:
         """A new loss like this one but for ``reduction`` (``fit`` weighs samples with "none")."""
         return type(self)(**{**self.get_config(), "reduction": reduction})
 
-    def logits_version(self) -> Loss | None:
-        """For a loss on probabilities, the same loss computed from logits (see ``fit``)."""
-        return None
-
     def describe(self) -> str:
         return type(self).__name__
 
@@ -133,10 +139,22 @@ class Loss:
 
 @names.register("loss", "mse", "mean_squared_error")
 class MSELoss(Loss):
-    """Mean squared error, (pred - target)^2; d/dpred = 2 (pred - target).
+    """Mean squared error, l = (pred - target)^2 per element; dl/dpred = 2 (pred - target).
 
-    Shape: pred (*), target (*) the same shape (no broadcasting: (N, 1) against (N,) is an
-    error, not an (N, N) matrix).
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*), target (*) the same shape (no broadcasting: (N, 1) against (N,) is an
+        error, not an (N, N) matrix); output a float, or (*) for ``reduction="none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.MSELoss()
+        >>> loss_fn(np.array([1.0, 2.0]), np.array([0.0, 0.0]))   # (1 + 4) / 2
+        2.5
+        >>> loss_fn.backward()                                    # 2 (pred - target) / N
+        array([1., 2.])
     """
 
     def forward(self, pred, target):
@@ -149,7 +167,22 @@ class MSELoss(Loss):
 
 @names.register("loss", "mae", "mean_absolute_error")
 class L1Loss(Loss):
-    """Mean absolute error, |pred - target|; d/dpred = sign(pred - target), 0 at 0."""
+    """Mean absolute error, l = |pred - target|; dl/dpred = sign(pred - target), 0 at 0.
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*), target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.L1Loss()
+        >>> loss_fn(np.array([1.0, -3.0]), np.array([0.0, 0.0]))
+        2.0
+        >>> loss_fn.backward()
+        array([ 0.5, -0.5])
+    """
 
     def forward(self, pred, target):
         self.diff = pred - self._same_shape_target(pred, target)
@@ -161,8 +194,24 @@ class L1Loss(Loss):
 
 @names.register("loss", "huber")
 class HuberLoss(Loss):
-    """0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere (d = pred - target);
-    d/dpred = d clipped to [-delta, delta]."""
+    """Huber loss, l = 0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere, with
+    d = pred - target; dl/dpred = d clipped to [-delta, delta].
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        delta: where the quadratic turns linear (positive).
+
+    Shape:
+        pred (*), target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.HuberLoss(delta=1.0)
+        >>> loss_fn(np.array([0.5, 3.0]), np.array([0.0, 0.0]))   # (0.125 + 2.5) / 2
+        1.3125
+        >>> loss_fn.backward()
+        array([0.25, 0.5 ])
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -259,9 +308,24 @@ class CrossEntropyLoss(Loss):
     has loss 0 (PyTorch: NaN). Predictions (N, C, d1, ...) with targets (N, d1, ...) are
     one classification per position (a language model's (N, C, T)).
 
-    Shape: pred (N, C) logits; target (N,) integers or (N, C) floats; output scalar, or (N,)
-    for ``reduction="none"``. Also pred (N, C, d1, ...), target (N, d1, ...) or the shape of
-    pred, output (N, d1, ...) for ``"none"``.
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: the share of the target spread evenly over the classes, in [0, 1].
+        ignore_index: a target value that is skipped (index targets only).
+
+    Shape:
+        pred (N, C) logits; target (N,) integers or (N, C) floats; output a float, or (N,)
+        for ``reduction="none"``. Also pred (N, C, d1, ...) with target (N, d1, ...) or
+        pred's shape; output (N, d1, ...) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.CrossEntropyLoss()
+        >>> round(loss_fn(np.zeros((1, 2)), np.array([0])), 4)    # -log(1/2)
+        0.6931
+        >>> loss_fn.backward()                                    # p - y
+        array([[-0.5,  0.5]])
     """
 
     def __init__(
@@ -350,7 +414,20 @@ class CategoricalCrossentropy(CrossEntropyLoss):
     softmax's input instead: the same value, and a gradient that stays exact when the
     probabilities saturate. Called by hand on probabilities, it is the formula above.
 
-    Shape: pred (N, C) probabilities; target (N,) integers (Keras's "sparse" form) or (N, C).
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: the share of the target spread evenly over the classes, in [0, 1].
+
+    Shape:
+        pred (N, C) probabilities; target (N,) integers (Keras's "sparse" form) or (N, C);
+        output a float, or (N,) for ``reduction="none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.CategoricalCrossentropy()
+        >>> round(loss_fn(np.array([[0.25, 0.75]]), np.array([1])), 4)   # -log 0.75
+        0.2877
     """
 
     def log_probabilities(self, pred):
@@ -368,26 +445,43 @@ class CategoricalCrossentropy(CrossEntropyLoss):
         grad = np.zeros_like(self.coef)
         return np.divide(-self.coef, self.pred, out=grad, where=self.log_p > -100)
 
-    def logits_version(self):
-        return CrossEntropyLoss(
-            self.weight, self.reduction, self.label_smoothing, self.ignore_index
-        )
-
 
 @names.register("loss", "categorical_crossentropy", "sparse_categorical_crossentropy")
 def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntropyLoss:
     """Keras's names: CategoricalCrossentropy on probabilities, CrossEntropyLoss on logits.
-    Both take class indices (the "sparse" form) or one-hot / probability rows."""
+    Both take class indices (the "sparse" form) or one-hot / probability rows.
+
+    Examples:
+        >>> import numpynn as nn
+        >>> nn.losses.categorical_crossentropy(from_logits=True)
+        CrossEntropyLoss(reduction='mean')
+    """
     return (CrossEntropyLoss if from_logits else CategoricalCrossentropy)(**kwargs)
 
 
 class NLLLoss(Loss):
-    """Negative log-likelihood of log-probabilities: -w_y log_p[y] for each row, divided by
-    the summed weight of the targets for ``reduction="mean"``. Targets equal to
-    ``ignore_index`` count for nothing (loss 0 if all are ignored; PyTorch: NaN).
+    """Negative log-likelihood of log-probabilities: l = -w_y log_p[y] for each row, divided
+    by the summed weight of the targets for ``reduction="mean"``; dl/dlog_p[y] = -w_y, 0 for
+    the other classes. Targets equal to ``ignore_index`` count for nothing (loss 0 if all
+    are ignored; PyTorch: NaN).
 
-    Shape: pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers. Also
-    pred (N, C, d1, ...) with target (N, d1, ...), as ``CrossEntropyLoss``.
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        ignore_index: a target value that is skipped.
+
+    Shape:
+        pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers; output a
+        float, or (N,) for ``reduction="none"``. Also pred (N, C, d1, ...) with target
+        (N, d1, ...), output (N, d1, ...) for ``"none"``, as ``CrossEntropyLoss``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.NLLLoss()
+        >>> loss_fn(np.array([[-1.0, -2.0]]), np.array([1]))
+        2.0
+        >>> loss_fn.backward()
+        array([[ 0., -1.]])
     """
 
     def __init__(self, weight=None, reduction: str = "mean", ignore_index: int = -100):
@@ -428,7 +522,17 @@ class BCELoss(Loss):
 
     d/dp = (p - y) / max(p (1 - p), 1e-12). For logits, use ``BCEWithLogitsLoss``.
 
-    Shape: pred (*) in [0, 1]; target (*) the same shape.
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*) in [0, 1]; target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.BCELoss()
+        >>> round(loss_fn(np.array([0.5, 0.0]), np.array([1.0, 0.0])), 4)   # (log 2 + 0) / 2
+        0.3466
     """
 
     def forward(self, pred, target):
@@ -445,9 +549,6 @@ class BCELoss(Loss):
         p, y = self.pred, self.target
         return (p - y) / np.maximum(p * (1 - p), 1e-12)
 
-    def logits_version(self):
-        return BCEWithLogitsLoss(self.reduction)
-
 
 def _clamped_log(p):
     """max(log p, -100), without evaluating log(0)."""
@@ -459,7 +560,20 @@ class BCEWithLogitsLoss(Loss):
     any z; pw is ``pos_weight`` (1 by default). d/dz = pw y (sigma(z) - 1) + (1 - y) sigma(z),
     which is sigma(z) - y without pos_weight.
 
-    Shape: pred (*) logits; target (*) the same shape.
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        pos_weight: the weight of the positive term, a float or one per output column.
+
+    Shape:
+        pred (*) logits; target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.BCEWithLogitsLoss()
+        >>> round(loss_fn(np.array([0.0]), np.array([1.0])), 4)     # log 2
+        0.6931
+        >>> loss_fn.backward()                                       # sigma(0) - 1
+        array([-0.5])
     """
 
     def __init__(self, reduction: str = "mean", pos_weight=None):
@@ -486,5 +600,11 @@ class BCEWithLogitsLoss(Loss):
 
 @names.register("loss", "binary_crossentropy")
 def binary_crossentropy(from_logits: bool = False, **kwargs) -> Loss:
-    """Keras's name: BCELoss on probabilities, BCEWithLogitsLoss on logits."""
+    """Keras's name: BCELoss on probabilities, BCEWithLogitsLoss on logits.
+
+    Examples:
+        >>> import numpynn as nn
+        >>> nn.losses.binary_crossentropy(from_logits=True)
+        BCEWithLogitsLoss(reduction='mean')
+    """
     return (BCEWithLogitsLoss if from_logits else BCELoss)(**kwargs)

@@ -8,12 +8,15 @@ import numpy as np
 
 from numpynn import init, names
 from numpynn._config import Seed, get_rng
-from numpynn.layers.activation import KerasLayer
+from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
 
 class Linear(Module):
-    """y = x W^T + b.
+    """Fully connected layer, y = x W^T + b.
+
+    Backward: dx = grad W, dW = grad^T x and db = the sum of grad over the rows (both
+    summed over the batch, never averaged: the loss's backward already divides by N).
 
     Args:
         in_features: size of each input row; ``None`` infers it from the first input.
@@ -25,13 +28,15 @@ class Linear(Module):
     ``(out_features,)``. Both start as U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default
     (``kaiming_uniform`` with a = sqrt(5) for the weight).
 
-    Shape: input (*, in_features), output (*, out_features).
+    Shape:
+        input (*, in_features), output (*, out_features).
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.Linear(784, 128)
-    Linear(in_features=784, out_features=128, bias=True)
-    >>> nn.Linear(None, 10)(np.zeros((2, 5), dtype=np.float32)).shape
-    (2, 10)
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Linear(784, 128)
+        Linear(in_features=784, out_features=128, bias=True)
+        >>> nn.Linear(None, 10)(np.zeros((2, 5), dtype=np.float32)).shape
+        (2, 10)
     """
 
     def __init__(
@@ -90,9 +95,7 @@ class Linear(Module):
     def _parameter_grads(self, grad):
         x2 = self.x.reshape(-1, self.in_features)
         grad2 = grad.reshape(-1, self.out_features)
-        # dW = grad^T x, summed over the rows. BLAS writes x^T grad, the (in, out) memory
-        # of the weight's layout, up to 2.5x faster than grad^T x (benchmarks/README.md)
-        self.weight.add_grad(_transposed_matmul, x2, grad2)
+        self.weight.add_grad(grad_t_x, grad2, x2)  # dW = grad^T x, summed over the rows
         if self.bias is not None:  # db sums over the batch, never averages
             self.bias.add_grad(np.add.reduce, grad2, axis=0)
 
@@ -116,8 +119,13 @@ class Linear(Module):
         return f"Linear({self.in_features} -> {self.out_features})"
 
 
-def _transposed_matmul(x, grad, out=None):
-    """grad^T x, computed as (x^T grad)^T, into ``out.T`` when ``out`` is given."""
+def grad_t_x(grad, x, out=None):
+    """grad^T x, the (out, in) weight gradient of a Linear layer, into ``out`` if given.
+
+    Computed as (x^T grad)^T: BLAS writes x^T grad into the (in, out) memory that a
+    Fortran-ordered (out, in) weight has, up to 2.5x faster than grad^T x into C order
+    (benchmarks/README.md); that is why Linear keeps its weight Fortran-ordered.
+    """
     if out is None:
         return np.matmul(x.T, grad).T
     np.matmul(x.T, grad, out=out.T)
@@ -143,15 +151,17 @@ class Dense(KerasLayer, Linear):
 
     The weight keeps PyTorch's layout ``(units, in)``; a Keras kernel is its transpose.
 
-    Shape: input (*, in), output (*, units).
+    Shape:
+        input (*, in), output (*, units).
 
-    >>> import numpy as np, numpynn as nn
-    >>> layer = nn.Dense(3, activation="softmax")
-    >>> p = layer(np.ones((2, 5), dtype=np.float32))
-    >>> p.shape, p.dtype, bool(np.allclose(p.sum(axis=1), 1))
-    ((2, 3), dtype('float32'), True)
-    >>> layer
-    Dense(units=3, activation='softmax', in=5)
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Dense(3, activation="softmax")
+        >>> p = layer(np.ones((2, 5), dtype=np.float32))
+        >>> p.shape, p.dtype, bool(np.allclose(p.sum(axis=1), 1))
+        ((2, 3), dtype('float32'), True)
+        >>> layer
+        Dense(units=3, activation='softmax', in=5)
     """
 
     def __init__(
@@ -197,7 +207,16 @@ class Dense(KerasLayer, Linear):
 
 @names.register("activation", "linear")
 class Identity(Module):
-    """y = x. Shape: any, unchanged."""
+    """The identity, y = x; dx = grad (Keras's ``"linear"`` activation).
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Identity()(np.array([1.0, -2.0]))
+        array([ 1., -2.])
+    """
 
     def forward(self, x):
         return x

@@ -19,14 +19,32 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
     The norm is taken over all gradients as if concatenated into one vector; the scale is
     max_norm / (norm + 1e-6), applied only when below 1 (PyTorch's rule). Returns the norm
     before clipping.
+
+    Args:
+        parameters: a Parameter or an iterable of them.
+        max_norm: the largest joint norm allowed.
+        norm_type: p of the p-norm (``math.inf`` for the largest magnitude).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.zeros(2))
+        >>> p.grad[...] = [3.0, 4.0]
+        >>> nn.optim.clip_grad_norm_([p], max_norm=1.0)
+        5.0
+        >>> p.grad.round(4)
+        array([0.6, 0.8])
     """
     grads = _grads(parameters)
     if not grads:
         return 0.0
-    if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1 / norm_type)
+    total = peak = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    if norm_type != math.inf and 0 < peak < math.inf:
+        # ||g|| = peak * ||g / peak||: the powers of entries <= 1 cannot overflow (1e20 ** 2
+        # in float32 would), and the sum is taken in float64
+        powers = sum(
+            float(np.sum((np.abs(g) / peak) ** norm_type, dtype=np.float64)) for g in grads
+        )
+        total = peak * powers ** (1 / norm_type)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads:
@@ -35,6 +53,19 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clip every gradient element to [-clip_value, clip_value], in place."""
+    """Clip every gradient element to [-clip_value, clip_value], in place.
+
+    Args:
+        parameters: a Parameter or an iterable of them.
+        clip_value: the largest magnitude allowed.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.zeros(2))
+        >>> p.grad[...] = [-2.0, 0.5]
+        >>> nn.optim.clip_grad_value_(p, 1.0)
+        >>> p.grad
+        array([-1. ,  0.5])
+    """
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)

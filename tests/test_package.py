@@ -28,6 +28,7 @@ LAYERS = [
     {"torch_bridge", "onnx", "sklearn"},
     {"report"},
     {"plot", "cli", "__main__"},
+    {"keras"},
 ]
 LAYERS[0].update({"_checks", "_threads"})  # input checks (issue 13); BLAS threads (issue 18)
 

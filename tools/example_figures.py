@@ -144,11 +144,14 @@ def current_rows(readme: str) -> dict[str, str]:
 
 
 def table(results: dict[str, str], old_rows: dict[str, str]) -> str:
+    """The table with the rerun rows rewritten; rows of examples this script does not run
+    (or did not rerun) are kept as they are, in their order."""
+    names = list(old_rows) + [name for name in EXAMPLES if name not in old_rows]
     lines = [HEADER.rstrip("\n")]
-    for name, (what, _) in EXAMPLES.items():
+    for name in names:
         if name in results:
-            lines.append(f"| `{name}.py` | {what} | {results[name]} |")
-        elif name in old_rows:
+            lines.append(f"| `{name}.py` | {EXAMPLES[name][0]} | {results[name]} |")
+        else:
             lines.append(old_rows[name])
     return "\n".join(lines) + "\n"
 

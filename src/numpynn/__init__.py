@@ -13,7 +13,19 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, objective, onnx, optim, plot
+from numpynn import (
+    callbacks,
+    data,
+    functional,
+    init,
+    keras,
+    metrics,
+    names,
+    objective,
+    onnx,
+    optim,
+    plot,
+)
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn._threads import set_num_threads
 from numpynn.gradcheck import GradcheckError, gradcheck
@@ -58,6 +70,13 @@ from numpynn.layers import (
     Subtract,
     Tanh,
 )
+from numpynn.layers.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from numpynn.layers.embedding import Embedding
+from numpynn.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -162,4 +181,13 @@ __all__ = [
     "load_torch_state_dict",
     "onnx",
     "set_num_threads",
+    "Embedding",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "SimpleRNN",
+    "keras",
+    "MultiheadAttention",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

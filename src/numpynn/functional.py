@@ -154,3 +154,96 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     out = -(-size // stride)
     total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
+
+
+# --- attention -------------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    attn_mask: np.ndarray | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_mask: np.ndarray | None = None,
+    return_weights: bool = False,
+):
+    """softmax(q k^T * scale + mask) v, scale = 1 / sqrt(E) by default (E: q's last size).
+
+    ``attn_mask`` as PyTorch's: a boolean array, True where a query *may* attend to a key, or
+    a float array added to the scores (-inf blocks). ``is_causal`` lets query i see keys
+    0..i only. A query whose every key is blocked gets all-zero weights, so a zero output
+    and zero gradients (as PyTorch's ``F.scaled_dot_product_attention``; a plain softmax
+    would give 0/0 = NaN). ``dropout_mask`` (0 or 1/keep, the weights' shape) is multiplied
+    into the weights (attention dropout). With ``return_weights`` the result is
+    ``(output, weights)``, and the weights are what ``scaled_dot_product_attention_backward``
+    needs.
+
+    Shape: q (*, L, E), k (*, S, E), v (*, S, Ev), mask broadcastable to (*, L, S);
+    output (*, L, Ev).
+
+    >>> q = k = v = np.eye(2)[None]
+    >>> scaled_dot_product_attention(q, k, v, attn_mask=np.array([[True, False], [False, False]]))
+    array([[[1., 0.],
+            [0., 0.]]])
+    """
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ np.swapaxes(k, -1, -2)) * scale
+    allowed = None
+    if attn_mask is not None:
+        attn_mask = np.asarray(attn_mask)
+        if attn_mask.dtype == bool:
+            allowed = attn_mask
+        else:
+            allowed = attn_mask != -np.inf
+            scores = scores + np.where(allowed, attn_mask, 0).astype(scores.dtype)
+    if is_causal:
+        causal = np.tril(np.ones(scores.shape[-2:], dtype=bool))
+        allowed = causal if allowed is None else allowed & causal
+    weights = _masked_softmax(scores, allowed)
+    dropped = weights if dropout_mask is None else weights * dropout_mask
+    out = dropped @ v
+    return (out, weights) if return_weights else out
+
+
+def _masked_softmax(scores: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Softmax over the last axis, counting only the ``allowed`` entries; a row with none
+    allowed is all zeros instead of 0/0."""
+    if allowed is None:
+        return softmax(scores, axis=-1)
+    scores = np.where(allowed, scores, -np.inf)
+    peak = scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores - np.where(np.isfinite(peak), peak, 0))  # exp(-inf) = 0 where blocked
+    total = e.sum(axis=-1, keepdims=True)
+    e /= np.where(total > 0, total, 1)
+    return e
+
+
+def scaled_dot_product_attention_backward(
+    grad: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    weights: np.ndarray,
+    scale: float | None = None,
+    dropout_mask: np.ndarray | None = None,
+):
+    """Gradients (dq, dk, dv) of ``scaled_dot_product_attention`` from its output's ``grad``
+    and the ``weights`` P it returned. With P' = P * dropout_mask:
+
+        dv = P'^T grad,  dP = (grad v^T) * dropout_mask,
+        dS = P (dP - sum_j dP_j P_j)   (the softmax's Jacobian, row by row),
+        dq = dS k * scale,  dk = dS^T q * scale.
+
+    Blocked entries have P = 0, so their scores get no gradient.
+    """
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    dropped = weights if dropout_mask is None else weights * dropout_mask
+    dv = np.swapaxes(dropped, -1, -2) @ grad
+    d_weights = grad @ np.swapaxes(v, -1, -2)
+    if dropout_mask is not None:
+        d_weights *= dropout_mask
+    d_scores = weights * (d_weights - (d_weights * weights).sum(axis=-1, keepdims=True))
+    d_scores *= scale
+    return d_scores @ k, np.swapaxes(d_scores, -1, -2) @ q, dv

@@ -231,18 +231,48 @@ class HuberLoss(Loss):
         return {"reduction": self.reduction, "delta": self.delta}
 
 
-def _check_class_indices(loss: Loss, pred, target) -> np.ndarray:
+def _check_class_indices(loss: Loss, pred, target, ignore_index=None) -> np.ndarray:
     if target.shape != pred.shape[:1]:
         raise ValueError(
             f"{loss.describe()}: expected class indices of shape ({pred.shape[0]},), "
             f"got {target.shape}"
         )
-    if target.size and (target.min() < 0 or target.max() >= pred.shape[1]):
+    real = target if ignore_index is None else target[target != ignore_index]
+    if real.size and (real.min() < 0 or real.max() >= pred.shape[1]):
+        ignored = "" if ignore_index is None else f" (or ignore_index {ignore_index})"
         raise ValueError(
-            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}] for "
-            f"{pred.shape[1]} classes, got values from {target.min()} to {target.max()}"
+            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}]{ignored} "
+            f"for {pred.shape[1]} classes, got values from {real.min()} to {real.max()}"
         )
     return target
+
+
+def _class_axis_last(loss: Loss, pred, target):
+    """(N, C, d1, ...) predictions as (N * d1 * ..., C) rows, and their targets as rows:
+    the K-dimensional case of PyTorch's classification losses reduced to the 2-D one.
+    ``loss.spatial_shape`` keeps (N, d1, ...) to undo it (None for 2-D input)."""
+    loss.spatial_shape = None
+    if pred.ndim <= 2:
+        return pred, target
+    n, c, *rest = pred.shape
+    if target.shape == pred.shape:  # probabilities, one row per position
+        target = np.moveaxis(target, 1, -1).reshape(-1, c)
+    elif target.shape == (n, *rest):
+        target = target.reshape(-1)
+    else:
+        raise ValueError(
+            f"{loss.describe()}: for predictions of shape {pred.shape} expected targets of "
+            f"shape {(n, *rest)} (class indices) or {pred.shape}, got {target.shape}"
+        )
+    loss.spatial_shape = (n, *rest)
+    return np.moveaxis(pred, 1, -1).reshape(-1, c), target
+
+
+def _class_axis_back(loss: Loss, rows):
+    """Per-row losses (M,) to (N, d1, ...), or row gradients (M, C) to (N, d1, ..., C)."""
+    if loss.spatial_shape is None:
+        return rows
+    return rows.reshape(loss.spatial_shape + rows.shape[1:])
 
 
 def _check_2d(loss: Loss, pred, what: str):
@@ -273,14 +303,21 @@ class CrossEntropyLoss(Loss):
 
     Gradient: dL_i/dz_i = p_i * sum_c a_ic - a_i, which is p - y for a one-hot y.
 
+    Targets equal to ``ignore_index`` (-100 by default) add nothing to the loss, nor to the
+    gradient, nor to the mean's denominator, as in PyTorch; a batch with every target ignored
+    has loss 0 (PyTorch: NaN). Predictions (N, C, d1, ...) with targets (N, d1, ...) are
+    one classification per position (a language model's (N, C, T)).
+
     Args:
         weight: a weight per class, shape (C,), or None.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         label_smoothing: the share of the target spread evenly over the classes, in [0, 1].
+        ignore_index: a target value that is skipped (index targets only).
 
     Shape:
         pred (N, C) logits; target (N,) integers or (N, C) floats; output a float, or (N,)
-        for ``reduction="none"``.
+        for ``reduction="none"``. Also pred (N, C, d1, ...) with target (N, d1, ...) or
+        pred's shape; output (N, d1, ...) for ``"none"``.
 
     Examples:
         >>> import numpy as np, numpynn as nn
@@ -291,18 +328,28 @@ class CrossEntropyLoss(Loss):
         array([[-0.5,  0.5]])
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        ignore_index: int = -100,
+    ):
         super().__init__(reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing}"
             )
         self.weight, self.label_smoothing = weight, label_smoothing
+        self.ignore_index = ignore_index
 
     def forward(self, pred, target):
+        pred, target = _class_axis_last(self, pred, target)
         self.log_p = self.log_probabilities(pred)  # checks pred is (N, C) first
         self.coef = self._coefficients(pred, target)
-        return -np.sum(self.coef * self.log_p, axis=1)
+        if self.denominator == 0:  # every target ignored
+            self.denominator = 1
+        return _class_axis_back(self, -np.sum(self.coef * self.log_p, axis=1))
 
     def log_probabilities(self, pred):
         _check_2d(self, pred, "logits")
@@ -310,7 +357,11 @@ class CrossEntropyLoss(Loss):
 
     def local_grad(self):
         p = np.exp(self.log_p)
-        return p * self.coef.sum(axis=1, keepdims=True) - self.coef
+        return _class_axis_back(self, p * self.coef.sum(axis=1, keepdims=True) - self.coef)
+
+    def backward(self, grad=None):
+        grad = super().backward(grad)  # (N, d1, ..., C) for K-dimensional input
+        return grad if self.spatial_shape is None else np.moveaxis(grad, -1, 1)
 
     def _coefficients(self, pred, target):
         """a_ic: the smoothed, weighted target; sets the denominator of the mean."""
@@ -318,16 +369,19 @@ class CrossEntropyLoss(Loss):
         weight = _class_weight(self, self.weight, c, pred.dtype)
         eps = self.label_smoothing
         if target.dtype.kind in "iu":
-            target = _check_class_indices(self, pred, target)
+            target = _check_class_indices(self, pred, target, self.ignore_index)
+            kept = target != self.ignore_index
+            target = np.where(kept, target, 0)
             coef = np.full((n, c), eps / c, dtype=pred.dtype)
             if weight is None:
                 coef[np.arange(n), target] += 1 - eps
-                self.denominator = n
+                self.denominator = int(kept.sum())
             else:
-                target_weight = weight[target]
+                target_weight = weight[target] * kept
                 coef *= weight
                 coef[np.arange(n), target] += (1 - eps) * target_weight
                 self.denominator = target_weight.sum()
+            coef[~kept] = 0
         elif target.dtype.kind == "f" and target.shape == pred.shape:
             coef = target.astype(pred.dtype) * (1 - eps) + eps / c
             if weight is not None:
@@ -346,6 +400,7 @@ class CrossEntropyLoss(Loss):
             "weight": weight,
             "reduction": self.reduction,
             "label_smoothing": self.label_smoothing,
+            "ignore_index": self.ignore_index,
         }
 
 
@@ -407,15 +462,18 @@ def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntrop
 class NLLLoss(Loss):
     """Negative log-likelihood of log-probabilities: l = -w_y log_p[y] for each row, divided
     by the summed weight of the targets for ``reduction="mean"``; dl/dlog_p[y] = -w_y, 0 for
-    the other classes.
+    the other classes. Targets equal to ``ignore_index`` count for nothing (loss 0 if all
+    are ignored; PyTorch: NaN).
 
     Args:
         weight: a weight per class, shape (C,), or None.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        ignore_index: a target value that is skipped.
 
     Shape:
         pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers; output a
-        float, or (N,) for ``reduction="none"``.
+        float, or (N,) for ``reduction="none"``. Also pred (N, C, d1, ...) with target
+        (N, d1, ...), output (N, d1, ...) for ``"none"``, as ``CrossEntropyLoss``.
 
     Examples:
         >>> import numpy as np, numpynn as nn
@@ -426,29 +484,36 @@ class NLLLoss(Loss):
         array([[ 0., -1.]])
     """
 
-    def __init__(self, weight=None, reduction: str = "mean"):
+    def __init__(self, weight=None, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
-        self.weight = weight
+        self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, pred, target):
-        _check_2d(self, pred, "log-probabilities")
         if target.dtype.kind not in "iu":
             raise ValueError(f"NLLLoss: expected integer class indices, got {target.dtype}")
-        target = _check_class_indices(self, pred, target)
+        pred, target = _class_axis_last(self, pred, target)
+        _check_2d(self, pred, "log-probabilities")
+        target = _check_class_indices(self, pred, target, self.ignore_index)
+        kept = target != self.ignore_index
+        target = np.where(kept, target, 0)
         weight = _class_weight(self, self.weight, pred.shape[1], pred.dtype)
-        self.target_weight = np.ones(len(target), pred.dtype) if weight is None else weight[target]
-        self.target = target
-        self.denominator = self.target_weight.sum()
-        return -self.target_weight * pred[np.arange(len(target)), target]
+        self.target_weight = (kept if weight is None else weight[target] * kept).astype(pred.dtype)
+        self.target, self.rows_shape = target, pred.shape
+        self.denominator = self.target_weight.sum() or 1  # 1: every target ignored
+        return _class_axis_back(self, -self.target_weight * pred[np.arange(len(target)), target])
 
     def local_grad(self):
-        grad = np.zeros(self.pred_shape, dtype=self.target_weight.dtype)
+        grad = np.zeros(self.rows_shape, dtype=self.target_weight.dtype)
         grad[np.arange(len(self.target)), self.target] = -self.target_weight
-        return grad
+        return _class_axis_back(self, grad)
+
+    def backward(self, grad=None):
+        grad = super().backward(grad)  # (N, d1, ..., C) for K-dimensional input
+        return grad if self.spatial_shape is None else np.moveaxis(grad, -1, 1)
 
     def get_config(self):
         weight = None if self.weight is None else np.asarray(self.weight).tolist()
-        return {"weight": weight, "reduction": self.reduction}
+        return {"weight": weight, "reduction": self.reduction, "ignore_index": self.ignore_index}
 
 
 class BCELoss(Loss):

@@ -163,6 +163,22 @@ def test_train_a_cnn_on_the_digits(tmp_path):
     assert [line.split()[1] for line in result.stdout.splitlines()] == [str(v) for v in y[:2]]
 
 
+def test_train_an_lstm_that_reads_the_digits_row_by_row(tmp_path, capsys):
+    args = ["train", "--model", "lstm", "--hidden", "16", "--epochs", "4", "--quiet"]
+    code, out, err = run_main([*args, "--out", tmp_path / "run"], capsys)
+    assert code == 0, err
+    model = nn.load_model(tmp_path / "run" / "model.npz")
+    assert [type(layer).__name__ for layer in model] == ["Reshape", "KerasLSTM", "Dense"]
+    assert model[1].units == 16 and model.metadata["model"] == "lstm"
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"] > 0.3
+    x, _, _ = nn.data.load_digits()
+    np.save(tmp_path / "two.npy", x[:2])
+    code, out, err = run_main(
+        ["predict", tmp_path / "run" / "model.npz", tmp_path / "two.npy"], capsys
+    )
+    assert code == 0 and len(out.splitlines()) == 2, err
+
+
 def table(rows, header="a,b,c,answer", encoding="utf-8"):
     """CSV text of ``rows`` (lists of cells) under ``header``, as bytes."""
     return "\n".join([header, *(",".join(map(str, row)) for row in rows)]).encode(encoding) + b"\n"
@@ -274,6 +290,8 @@ def test_a_bad_csv_file_is_one_clear_error(tmp_path, monkeypatch, capsys, conten
         (["--dataset", "iris", "--csv", "table.csv", "--target", "a"], "--dataset or --csv"),
         (["--model", "cnn", "--dataset", "iris"], "--model cnn needs images"),
         (["--model", "cnn", "--csv", "table.csv", "--target", "a"], "--model cnn needs images"),
+        (["--model", "lstm", "--dataset", "iris"], "--model lstm needs images"),
+        (["--model", "lstm", "--hidden", "8,8"], "--model lstm takes one size, its units"),
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--activation", "rleu"], "--activation: "),
         (["--dataset", "cifar"], "invalid choice: 'cifar'"),
@@ -447,8 +465,9 @@ METADATA_CASES = [
     ({"class_names": 5}, "metadata 'class_names' is 5; expected a list of names"),
     ({"class_names": ["a", 3]}, "metadata 'class_names' is ['a', 3]"),
     ({"class_names": ["just one"]}, "the model has 2 outputs but its metadata names 1 classes"),
-    ({"model": "rnn"}, "metadata 'model' is 'rnn'; expected mlp or cnn"),
-    ({"model": "cnn"}, "metadata says a CNN but gives no image_shape"),
+    ({"model": "rnn"}, "metadata 'model' is 'rnn'; expected mlp, cnn or lstm"),
+    ({"model": "cnn"}, "metadata says cnn but gives no image_shape"),
+    ({"model": "lstm"}, "metadata says lstm but gives no image_shape"),
     ({"image_shape": [3, 3]}, "metadata image_shape [3, 3] and features 4 differ"),
     ({"seed": "x"}, "metadata 'seed' is 'x'; expected a whole number >= 0"),
     ({"dataset": "../etc"}, "metadata 'dataset' is '../etc'; expected one of digits"),

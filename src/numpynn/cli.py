@@ -38,7 +38,8 @@ from numpynn import data, metrics, names, plot, report
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
-from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization
+from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization, Reshape
+from numpynn.layers.recurrent import KerasLSTM
 from numpynn.sequential import Sequential
 
 DATASETS = ("digits", "iris", "mnist", "fashion-mnist")
@@ -51,6 +52,8 @@ DEFAULTS = {
     "csv": {"hidden": (64,), "epochs": 50, "batch_size": 32, "lr": 1e-3},
 }
 CNN_HIDDEN = (128,)
+LSTM_UNITS = (128,)
+IMAGE_MODELS = ("cnn", "lstm")
 TEST_SIZE = 0.25  # the held-out share of the bundled and CSV datasets
 MAX_UNITS = 65_536  # per hidden layer
 MAX_WEIGHTS = 50_000_000  # in the dense layers: 200 MB of float32, about 800 MB with Adam
@@ -337,7 +340,7 @@ METADATA = {
         lambda v: isinstance(v, list) and len(v) == 2 and all(_is_int(n, 1) for n in v),
     ),
     "features": ("a whole number >= 1", lambda v: _is_int(v, 1)),
-    "model": ("mlp or cnn", lambda v: v in ("mlp", "cnn")),
+    "model": ("mlp, cnn or lstm", lambda v: v in ("mlp", "cnn", "lstm")),
     "seed": ("a whole number >= 0", lambda v: _is_int(v, 0)),
     "csv": ("a path", lambda v: isinstance(v, str)),
     "target": ("a column name", lambda v: isinstance(v, str)),
@@ -353,8 +356,8 @@ def _metadata(model, path) -> dict:
     shape, features = meta.get("image_shape"), meta.get("features")
     if shape and features and shape[0] * shape[1] != features:
         raise ModelFileError(f"{path}: metadata image_shape {shape} and features {features} differ")
-    if meta.get("model") == "cnn" and not shape:
-        raise ModelFileError(f"{path}: metadata says a CNN but gives no image_shape")
+    if meta.get("model") in IMAGE_MODELS and not shape:
+        raise ModelFileError(f"{path}: metadata says {meta['model']} but gives no image_shape")
     return meta
 
 
@@ -405,6 +408,16 @@ def build_cnn(image_shape, classes: int, hidden, activation: str) -> Sequential:
     return Sequential(layers)
 
 
+def build_lstm(image_shape, classes: int, units: int) -> Sequential:
+    """Images read row by row: an LSTM(units) over the rows (height steps of width pixels),
+    then Dense(classes, softmax) on its last output; takes flat (N, H*W) samples."""
+    rows, columns = image_shape
+    layers = [Reshape(rows, columns), KerasLSTM(units), Dense(classes, activation="softmax")]
+    model = Sequential(layers)
+    model.build((None, rows * columns))
+    return model
+
+
 def _as_model_input(x, model_kind, image_shape):
     """Flat samples as the model takes them: (N, 1, H, W) images for a CNN."""
     return x.reshape(len(x), 1, *image_shape) if model_kind == "cnn" else x
@@ -426,7 +439,12 @@ def _build(args, settings, split: Split):
     """The model for ``settings`` and the training and test inputs shaped for it."""
     classes, hidden = len(split.class_names), settings.hidden
     x_train, x_test = split.x_train, split.x_test
-    if args.model == "cnn":
+    if args.model == "lstm":
+        (units,), (rows, columns) = hidden, split.image_shape
+        _check_size((4 * units,), columns + units, 0)  # the four gates' weights
+        model = build_lstm(split.image_shape, classes, units)
+        layout = f"LSTM({units}) over {rows} rows of {columns} pixels, dense {classes}"
+    elif args.model == "cnn":
         height, width = split.image_shape
         _check_size(hidden, 32 * (height // 4) * (width // 4), classes)
         model = build_cnn(split.image_shape, classes, hidden, args.activation)
@@ -462,15 +480,20 @@ def _settings(args) -> Settings:
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
     source = "csv" if args.csv else args.dataset or "digits"
-    if args.model == "cnn" and source in ("iris", "csv"):
-        raise UsageError(f"--model cnn needs images (digits, mnist, fashion-mnist), not {source}")
+    if args.model in IMAGE_MODELS and source in ("iris", "csv"):
+        raise UsageError(
+            f"--model {args.model} needs images (digits, mnist, fashion-mnist), not {source}"
+        )
+    if args.model == "lstm" and args.hidden and len(args.hidden) != 1:
+        raise UsageError("--model lstm takes one size, its units: --hidden 128")
     for kind, value in (("activation", args.activation), ("optimizer", args.optimizer)):
         try:
             names.lookup(kind, value)
         except names.UnknownNameError as error:
             raise UsageError(f"--{kind}: {error}") from None
     defaults = DEFAULTS[source]
-    hidden = args.hidden or (CNN_HIDDEN if args.model == "cnn" else defaults["hidden"])
+    own = {"cnn": CNN_HIDDEN, "lstm": LSTM_UNITS}
+    hidden = args.hidden or own.get(args.model, defaults["hidden"])
     # the datasets' tuned rate is Adam's; another optimizer by name keeps Keras's default
     lr = defaults["lr"] if args.lr is None and args.optimizer == "adam" else args.lr
     return Settings(
@@ -769,12 +792,18 @@ def _add_train(commands) -> None:
 
 
 def _add_network_options(group) -> None:
-    group.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="cnn: images only")
+    group.add_argument(
+        "--model",
+        choices=("mlp", "cnn", "lstm"),
+        default="mlp",
+        help="cnn, lstm (reads an image row by row): images only (default: mlp)",
+    )
     group.add_argument(
         "--hidden",
         type=_hidden_sizes,
         metavar="SIZES",
-        help=f"hidden layer sizes, e.g. 256,128 (default: {_per_dataset('hidden')}; cnn 128)",
+        help=f"hidden layer sizes, e.g. 256,128 (default: {_per_dataset('hidden')}; cnn 128); "
+        "an lstm's units (default: 128)",
     )
     group.add_argument(
         "--activation", default="relu", metavar="NAME", help="relu, tanh, gelu, ... (default: relu)"

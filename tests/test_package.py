@@ -18,7 +18,7 @@ LAYERS = [
     {"optim"},
     {"io"},
     {"callbacks"},
-    {"training"},
+    {"training", "distributed"},
     {"model"},
     {"plot", "cli", "__main__"},
 ]
@@ -33,7 +33,7 @@ def layer_of(module_name: str) -> int:
 
 
 def test_import_is_light():
-    heavy = "('torch', 'matplotlib', 'scipy', 'tqdm')"
+    heavy = "('torch', 'matplotlib', 'scipy', 'tqdm', 'mpi4py')"
     code = f"import sys, numpynn; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

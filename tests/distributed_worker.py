@@ -66,6 +66,17 @@ def steps(out: str, n: int) -> None:
         train(model, optimizer, loader)
         weights.update({f"{name}/{k}": v for k, v in model.state_dict().items()})
         weights[f"{name}/fortran"] = np.array(model[0].weight.data.flags.f_contiguous)
+        # a resumed run: the other ranks' optimizer state and settings are rank 0's after
+        if ctx.rank:
+            optimizer.param_groups[0]["lr"] = 123.0
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    state[key] = value * 2 if isinstance(value, np.ndarray) else value + 5
+        distributed.broadcast_optimizer_state(optimizer)
+        saved = optimizer.state_dict()
+        weights[f"{name}/lr"] = np.array(saved["param_groups"][0]["lr"])
+        for i, state in saved["state"].items():
+            weights.update({f"{name}/state/{i}/{key}": np.asarray(v) for key, v in state.items()})
     seen = nn.data.DataLoader(
         np.arange(n), batch_size=BATCH, shuffle=True, seed=distributed.shared_seed(3),
         shard=(ctx.rank, ctx.size),
@@ -75,14 +86,22 @@ def steps(out: str, n: int) -> None:
     np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **weights)
 
 
+def keras_model(seed: int):
+    nn.manual_seed(seed)
+    model = nn.Sequential([nn.Input(shape=(6,)), nn.Dense(16, activation="relu"), nn.Dense(2)])
+    model.compile(optimizer="adam", loss=nn.CrossEntropyLoss(), metrics=["accuracy"])
+    return model
+
+
+FIT = {"epochs": 4, "seed": 5, "verbose": 0}
+
+
 def fit(out: str, n: int, fail_at: int | None = None) -> None:
     """Keras-style fit with validation, checkpoints and a CSV log; the file names carry the
     rank, so the test sees who wrote."""
     ctx = distributed.init()
     x, y = data(n)
-    nn.manual_seed(100 + ctx.rank)
-    model = nn.Sequential([nn.Input(shape=(6,)), nn.Dense(16, activation="relu"), nn.Dense(2)])
-    model.compile(optimizer="adam", loss=nn.CrossEntropyLoss(), metrics=["accuracy"])
+    model = keras_model(seed=100 + ctx.rank)
     callbacks = [
         nn.callbacks.ModelCheckpoint(os.path.join(out, f"checkpoint-rank{ctx.rank}.npz")),
         nn.callbacks.CSVLogger(os.path.join(out, f"log-rank{ctx.rank}.csv")),
@@ -95,9 +114,7 @@ def fit(out: str, n: int, fail_at: int | None = None) -> None:
                 raise RuntimeError(f"rank 1 fails at step {fail_at}")
 
         callbacks.append(nn.callbacks.LambdaCallback(on_train_batch_begin=fail))
-    history = model.fit(
-        x, y, batch_size=BATCH, epochs=4, validation_split=0.25, callbacks=callbacks, verbose=0
-    )
+    history = model.fit(x, y, batch_size=BATCH, validation_split=0.25, callbacks=callbacks, **FIT)
     np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **model.state_dict())
     with open(os.path.join(out, f"history{ctx.rank}.json"), "w") as file:
         json.dump(history.history, file)

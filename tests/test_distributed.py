@@ -93,6 +93,11 @@ def test_ranks_agree_bit_for_bit_match_one_process_and_cover_each_epoch(tmp_path
             # float32 sums in another order: a few units in the last place after 20 steps
             np.testing.assert_allclose(mine, expected, rtol=0, atol=1e-6, err_msg=key)
             assert not np.array_equal(mine, worker.make_model(100).state_dict()[key]), key
+        states = [k for k in files[0] if k.startswith((f"{name}/state/", f"{name}/lr"))]
+        assert len(states) > 4
+        for key in states:  # broadcast_optimizer_state undid the other ranks' changes
+            for rank in range(1, ranks):
+                np.testing.assert_array_equal(files[rank][key], files[0][key], err_msg=key)
     # the shards of every epoch (the ranks drew the order each by itself) cover it once
     orders = []
     for epoch in range(2):

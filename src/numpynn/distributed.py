@@ -212,10 +212,18 @@ def _flat_views(arrays, dtype, extra: int = 0):
     flat = np.empty(sum(a.size for a in arrays) + extra, dtype)
     views, offset = [], 0
     for a in arrays:
-        order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+        order = "F" if _fortran(a) else "C"
         views.append(flat[offset : offset + a.size].reshape(a.shape, order=order))
         offset += a.size
     return flat, views
+
+
+def _fortran(a: np.ndarray) -> bool:
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
 
 
 def _by_dtype(arrays) -> dict:
@@ -275,8 +283,10 @@ def broadcast_optimizer_state(optimizer, root: int = 0) -> None:
             state[str(i)] = {}
             for key, value in entries.items():
                 if isinstance(value, np.ndarray):
+                    value = _contiguous(value)
                     arrays.append(value)
-                    value = {"array": [list(value.shape), value.dtype.str]}
+                    order = "F" if _fortran(value) else "C"  # Bcast sends memory as it lies
+                    value = {"array": [list(value.shape), value.dtype.str, order]}
                 state[str(i)][key] = value
         header = {"state": state, "param_groups": saved["param_groups"]}
     header = json.loads(_broadcast_bytes(context, json.dumps(header).encode(), root))
@@ -284,8 +294,8 @@ def broadcast_optimizer_state(optimizer, root: int = 0) -> None:
         for entries in header["state"].values():
             for key, value in entries.items():
                 if isinstance(value, dict) and "array" in value:
-                    shape, dtype = value["array"]
-                    entries[key] = np.empty(shape, dtype)
+                    shape, dtype, order = value["array"]
+                    entries[key] = np.empty(shape, dtype, order=order)
                     arrays.append(entries[key])
     for a in arrays:
         context.comm.Bcast(a, root=root)  # state arrays are few and large: one each

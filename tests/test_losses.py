@@ -336,6 +336,10 @@ def test_keras_names_choose_the_logits_or_probability_version():
     assert type(nn.names.get("loss", "binary_crossentropy", from_logits=True)) is (
         nn.BCEWithLogitsLoss
     )
-    assert nn.BCELoss("sum").logits_version().reduction == "sum"
-    smoothed = nn.CategoricalCrossentropy(label_smoothing=0.1).logits_version()
+    # after the matching activation, fit computes them from the logits, with the same settings
+    sigmoid = nn.Sequential(nn.Input(shape=(3,)), nn.Dense(3, activation="sigmoid"))
+    assert nn.objective.Objective(sigmoid, nn.BCELoss("sum")).fused[0][1].reduction == "sum"
+    softmax = nn.Sequential(nn.Input(shape=(3,)), nn.Dense(3, activation="softmax"))
+    smoothed = nn.objective.Objective(softmax, nn.CategoricalCrossentropy(label_smoothing=0.1))
+    smoothed = smoothed.fused[0][1]
     assert type(smoothed) is nn.CrossEntropyLoss and smoothed.label_smoothing == 0.1

@@ -294,3 +294,20 @@ def test_sequential_grown_after_use_builds_and_trains_its_new_layers():
     model.zero_grad()
     model.backward_params(np.ones_like(out))
     np.testing.assert_allclose(model[1].weight.grad, np.ones((3, 2)).T @ x.reshape(3, 6), rtol=1e-6)
+
+
+def test_layer_names_are_given_when_layers_join_and_reading_changes_nothing():
+    first, second = nn.Dense(4, input_dim=2), nn.Dense(2)
+    model = nn.Sequential(first)
+    assert first.name == "dense_1"
+    model.append(second)
+    assert second.name == "dense_2"
+    before = [layer.name for layer in model.layers]
+    assert [layer.name for layer in model.layers] == before  # reading is free of effects
+    named = nn.Dense(2, name="dense_1")  # the user's name wins over a generated one
+    other = nn.Sequential(nn.Dense(3, input_dim=2), named)
+    assert [other.layer_name(layer) for layer in other.layers] == ["dense_2", "dense_1"]
+    config = model.get_config()
+    assert [entry["name"] for entry in config["layers"]] == ["dense_1", "dense_2"]
+    with pytest.raises(ValueError, match="two layers or inputs are named 'x'"):
+        nn.Sequential(nn.Dense(2, input_dim=2, name="x"), nn.Dense(2, name="x"))

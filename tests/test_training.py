@@ -8,7 +8,7 @@ import pytest
 from helpers import assert_close
 
 import numpynn as nn
-from numpynn import training
+from numpynn import objective
 
 
 def blobs(n=240, classes=3, features=4, seed=0):
@@ -244,10 +244,10 @@ def test_weighted_loss_gradient_is_its_derivative(loss):
 
     class Weighted:  # the weighted loss as a function of pred, for gradcheck
         def __call__(self, p):
-            return training.loss_value_and_grad(loss, p, target, w, 1.0, with_grad=False)[0]
+            return objective.loss_value_and_grad(loss, p, target, w, 1.0, with_grad=False)[0]
 
         def backward(self, grad):
-            return training.loss_value_and_grad(loss, pred, target, w, grad)[1]
+            return objective.loss_value_and_grad(loss, pred, target, w, grad)[1]
 
     nn.gradcheck(Weighted(), pred)
 
@@ -321,8 +321,8 @@ def test_no_shortcut_when_the_output_is_also_used_inside_the_graph():
     inputs = nn.Input(shape=(2,))
     p = nn.Dense(2, activation="softmax")(inputs)
     model = nn.Model(inputs, [p, nn.Dense(1)(p)])
-    assert model.output_activation(0) is None
-    assert nn.Model(inputs, p).output_activation(0) is p.layer.activation
+    assert objective.output_activation(model, 0) is None
+    assert objective.output_activation(nn.Model(inputs, p), 0) is p.layer.activation
 
 
 # --- several outputs -------------------------------------------------------------------------
@@ -438,6 +438,117 @@ def test_errors_a_user_can_act_on():
         model.fit(x, y, validation_split=1.5, verbose=0)
     with pytest.raises(ValueError, match="y \\(the targets\\) is required"):
         model.fit(x, verbose=0)
+
+
+def weights_of(model):
+    return [p.data.copy() for p in model.parameters()]
+
+
+def assert_unchanged(model, before):
+    for p, old in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)
+
+
+@pytest.mark.parametrize("where", [0, 99])  # first batch, last batch
+def test_a_nan_sample_weight_is_refused_before_any_step(where, tmp_path):
+    x, y = blobs(100)
+    model = mlp(head="softmax")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    w = np.ones(100)
+    w[where] = np.nan
+    before = weights_of(model)
+    checkpoint = nn.callbacks.ModelCheckpoint(tmp_path / "best.npz", monitor="loss")
+    with pytest.raises(ValueError, match="sample_weight: expected finite weights; 1 are NaN"):
+        model.fit(x, y, sample_weight=w, callbacks=[checkpoint], verbose=0)
+    assert_unchanged(model, before)
+    assert not (tmp_path / "best.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sample_weight": -np.ones(40)}, "sample_weight: expected non-negative weights"),
+        ({"sample_weight": np.ones(39)}, "sample_weight holds 39 weights for 40 samples"),
+        ({"sample_weight": np.zeros(40)}, "every sample weight is zero"),
+        ({"sample_weight": ["a"] * 40}, "sample_weight: expected numbers"),
+        ({"class_weight": {0: np.inf, 1: 1, 2: 1}}, "class_weight: expected finite weights"),
+        ({"class_weight": {0: 0.0, 1: 0.0, 2: 0.0}}, "every sample weight is zero"),
+        ({"class_weight": {0: 1, 1: -2, 2: 1}}, "class_weight: expected non-negative"),
+        ({"batch_size": 0}, "batch_size: expected a positive integer, got 0"),
+        ({"batch_size": -5}, "batch_size: expected a positive integer, got -5"),
+        ({"batch_size": 2.5}, "batch_size: expected a positive integer, got 2.5"),
+        ({"batch_size": True}, "batch_size: expected a positive integer, got True"),
+        ({"epochs": -1}, "epochs must be a non-negative integer, got -1"),
+        ({"epochs": 1.5}, "epochs must be a non-negative integer, got 1.5"),
+        ({"initial_epoch": -2}, "initial_epoch must be a non-negative integer"),
+    ],
+)
+def test_bad_fit_arguments_are_refused_before_any_step(kwargs, message):
+    x, y = blobs(40)
+    model = mlp(head="softmax")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    before = weights_of(model)
+    with pytest.raises((ValueError, TypeError), match=message):
+        model.fit(x, y, verbose=0, **kwargs)
+    assert_unchanged(model, before)
+
+
+def test_bad_arrays_name_the_argument():
+    model = mlp()
+    model.compile("sgd", nn.CrossEntropyLoss())
+    with pytest.raises(ValueError, match="fit: x: expected a rectangular numeric array"):
+        model.fit([[1.0, 2.0, 3.0, 4.0], [1.0]], [0, 1], verbose=0)
+    with pytest.raises(TypeError, match="fit: x: expected numbers .* got dtype <U1"):
+        model.fit(np.full((4, 4), "a"), np.zeros(4, int), verbose=0)
+    with pytest.raises(TypeError, match="fit: x: expected numbers .* got dtype complex128"):
+        model.fit(np.ones((4, 4), complex), np.zeros(4, int), verbose=0)
+    with pytest.raises(TypeError, match="predict: x: expected numbers"):
+        model.predict(np.full((4, 4), "a"))
+    with pytest.raises(ValueError, match="evaluate: x and y: the arrays hold different"):
+        model.evaluate(np.ones((4, 4)), np.zeros(3, int), verbose=0)
+
+
+def test_a_checkpoint_name_with_validation_fields_needs_validation_data(tmp_path):
+    x, y = blobs(40)
+    model = mlp()
+    model.compile("sgd", nn.CrossEntropyLoss())
+    checkpoint = nn.callbacks.ModelCheckpoint(str(tmp_path / "m-{val_loss:.3f}.npz"))
+    before = weights_of(model)
+    with pytest.raises(ValueError, match=r"uses val_loss, but fit has no validation data"):
+        model.fit(x, y, callbacks=[checkpoint], verbose=0)
+    assert_unchanged(model, before)
+    model.fit(x, y, callbacks=[checkpoint], validation_split=0.25, verbose=0)
+    assert len(list(tmp_path.glob("m-*.npz"))) == 1
+
+
+# --- compile decides once --------------------------------------------------------------------
+
+
+def test_compile_makes_the_optimizer_and_the_objective_once():
+    x, y = blobs(40)
+    model = mlp(head="softmax")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    optimizer, objective = model.optimizer, model._objective
+    assert isinstance(optimizer, nn.optim.Adam) and optimizer.param_groups[0]["eps"] == 1e-7
+    model.fit(x, y, verbose=0)
+    model.train_on_batch(x[:8], y[:8])
+    model.evaluate(x, y, verbose=0)
+    assert model.optimizer is optimizer and model._objective is objective
+    # the compiled loss object itself scored the batches (it caches its last call)
+    assert objective.fused[0][1].losses is not None
+    assert objective.fused[0][0] is model[2].activation  # decided at compile, from the layers
+
+
+def test_a_lazy_model_gets_its_optimizer_at_the_first_fit_once():
+    x, y = blobs(40)
+    model = nn.Sequential(nn.Dense(8, activation="relu"), nn.Dense(3))
+    model.compile("sgd", nn.CrossEntropyLoss())
+    assert model.optimizer == "sgd"  # no parameters yet
+    model.train_on_batch(x[:4], y[:4])
+    optimizer = model.optimizer
+    assert isinstance(optimizer, nn.optim.SGD)
+    model.fit(x, y, verbose=0)
+    assert model.optimizer is optimizer
 
 
 # --- learning: the tutorial's Keras workflow -------------------------------------------------

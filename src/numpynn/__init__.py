@@ -13,7 +13,7 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, optim, plot
+from numpynn import callbacks, data, functional, init, metrics, names, objective, optim, plot
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
@@ -68,9 +68,11 @@ from numpynn.losses import (
     MSELoss,
     NLLLoss,
 )
-from numpynn.model import Input, Model, Sequential
-from numpynn.module import Module, Parameter, SymbolicTensor
+from numpynn.model import Input, Model
+from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
+from numpynn.sequential import Sequential
+from numpynn.symbolic import SymbolicTensor
 from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
@@ -145,6 +147,7 @@ __all__ = [
     "manual_seed",
     "metrics",
     "names",
+    "objective",
     "optim",
     "plot",
     "predict",

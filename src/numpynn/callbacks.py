@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import string
 import sys
 import time
 
@@ -251,6 +252,13 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self.tracker = _Tracker(self.mode)
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.filepath) if name}
+        wanted = sorted(f for f in fields if f.startswith("val_"))
+        if wanted and not self.params.get("do_validation", True):
+            raise ValueError(
+                f"ModelCheckpoint: the file name {self.filepath!r} uses {', '.join(wanted)}, "
+                "but fit has no validation data; pass validation_data or validation_split"
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

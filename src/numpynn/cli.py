@@ -29,7 +29,7 @@ from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization
-from numpynn.model import Sequential
+from numpynn.sequential import Sequential
 
 DATASETS = ("digits", "iris", "mnist", "fashion-mnist")
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.

@@ -104,10 +104,6 @@ class Loss:
         """A new loss like this one but for ``reduction`` (``fit`` weighs samples with "none")."""
         return type(self)(**{**self.get_config(), "reduction": reduction})
 
-    def logits_version(self) -> Loss | None:
-        """For a loss on probabilities, the same loss computed from logits (see ``fit``)."""
-        return None
-
     def describe(self) -> str:
         return type(self).__name__
 
@@ -314,9 +310,6 @@ class CategoricalCrossentropy(CrossEntropyLoss):
         grad = np.zeros_like(self.coef)
         return np.divide(-self.coef, self.pred, out=grad, where=self.log_p > -100)
 
-    def logits_version(self):
-        return CrossEntropyLoss(self.weight, self.reduction, self.label_smoothing)
-
 
 @names.register("loss", "categorical_crossentropy", "sparse_categorical_crossentropy")
 def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntropyLoss:
@@ -379,9 +372,6 @@ class BCELoss(Loss):
     def local_grad(self):
         p, y = self.pred, self.target
         return (p - y) / np.maximum(p * (1 - p), 1e-12)
-
-    def logits_version(self):
-        return BCEWithLogitsLoss(self.reduction)
 
 
 def _clamped_log(p):

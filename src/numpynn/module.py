@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from numpynn import names
-from numpynn._config import get_default_dtype
+from numpynn.symbolic import SymbolicTensor, record_call
 
 
 class Parameter:
@@ -99,38 +99,6 @@ def _walk(prefix: str, value) -> Iterator[tuple[str, Parameter | Module]]:
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _walk(f"{prefix}.{key}", item)
-
-
-class SymbolicTensor:
-    """A placeholder in a functional graph: the shape an array will have (``None`` for the
-    batch size and any size not yet known) and the layer call that will compute it.
-
-    ``nn.Input(shape)`` makes one; calling a layer on symbolic tensors builds the layer from
-    their shapes, checks them, and returns a new symbolic tensor that records the call.
-    ``nn.Model(inputs, outputs)`` then runs the recorded calls on real arrays.
-    """
-
-    __slots__ = ("shape", "layer", "inputs", "name")
-
-    def __init__(self, shape, layer=None, inputs=(), name: str | None = None):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.layer, self.inputs, self.name = layer, tuple(inputs), name
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        source = f"Input {self.name!r}" if self.layer is None else self.layer.describe()
-        return f"<SymbolicTensor shape={self.shape} from {source}>"
-
-
-def _placeholder(shape):
-    """A zero-strided array of ``shape`` (batch 1), to run a layer's input checks on a
-    symbolic shape without allocating it; None when a size other than the batch is unknown."""
-    if None in shape[1:]:
-        return None
-    return np.broadcast_to(np.zeros((), get_default_dtype()), (1, *shape[1:]))
 
 
 def _checks_forward_first(backward):
@@ -238,19 +206,8 @@ class Module:
         return self.forward(self.check_input(x))
 
     def _call_symbolic(self, inputs) -> SymbolicTensor:
-        if not all(isinstance(x, SymbolicTensor) for x in inputs):
-            raise TypeError(
-                f"{self.describe()}: got symbolic tensors (from nn.Input) and arrays in one "
-                "call; a functional graph takes its arrays through its Inputs"
-            )
-        shapes = tuple(t.shape for t in inputs)
-        shape = shapes if self.multi_input else shapes[0]
-        if not self.built:
-            self.build(shape)
-        placeholders = [_placeholder(s) for s in shapes]
-        if all(p is not None for p in placeholders):
-            self.check_input(tuple(placeholders) if self.multi_input else placeholders[0])
-        return SymbolicTensor(self.output_shape(shape), self, inputs)
+        """Record this call in a functional graph (see ``numpynn.symbolic``)."""
+        return record_call(self, inputs)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the parameters from the first input's shape (lazy layers only)."""
@@ -263,12 +220,6 @@ class Module:
     def output_shape(self, input_shape: tuple) -> tuple:
         """Shape of the output for an input of ``input_shape`` (None for unknown sizes)."""
         return tuple(input_shape)
-
-    def output_activation(self, index: int = 0) -> Module | None:
-        """The Softmax or Sigmoid layer whose output is this module's output ``index``, if
-        any. ``fit`` then computes a probability loss on that layer's logits instead, which
-        stays exact where the probabilities round to 0 or 1 (see ``training.py``)."""
-        return None
 
     # --- discovery -----------------------------------------------------------------------
 

@@ -134,9 +134,6 @@ class Sigmoid(Module):
             return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         return grad * self.out * (1 - self.out)  # d sigma = sigma (1 - sigma)
 
-    def output_activation(self, index=0):
-        return self
-
 
 @names.register("activation", "tanh")
 class Tanh(Module):
@@ -205,9 +202,6 @@ class Softmax(Module):
             return grad.value  # already dLoss/dx, from the logits (see LogitGradient)
         p = self.out
         return p * (grad - np.sum(grad * p, axis=self.axis, keepdims=True))
-
-    def output_activation(self, index=0):
-        return self if self.axis in (1, -1) else None  # the class axis of (N, C) outputs
 
     def get_config(self):
         return {"axis": self.axis}
@@ -287,9 +281,6 @@ class Activation(Module):
     def output_shape(self, input_shape):
         return self.activation.output_shape(input_shape)
 
-    def output_activation(self, index=0):
-        return self.activation.output_activation(index)
-
     def get_config(self):
         return {"activation": self._spec}
 
@@ -298,41 +289,3 @@ class Activation(Module):
 
     def __repr__(self):
         return f"Activation({self.extra_repr() or self.activation!r})"
-
-
-class KerasLayer:
-    """What Keras's ``Dense`` and ``Conv2D`` add to ``Linear`` and ``Conv2d`` (a mixin
-    listed before them): initialisers by name, and an activation applied to the output,
-    whose backward runs first."""
-
-    def _set_initializers(self, kernel_initializer: str, bias_initializer: str) -> None:
-        for initializer in (kernel_initializer, bias_initializer):
-            names.lookup("initializer", initializer)  # an unknown name fails now, not at build
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-
-    def _set_activation(self, activation) -> None:
-        self.activation = get_activation(activation)
-        self._activation_spec = activation_config(activation, self.activation)
-
-    def initial_weights(self, shape, rng):
-        weight = names.get("initializer", self.kernel_initializer, shape, seed=rng)
-        if not self.use_bias:
-            return weight, None
-        return weight, names.get("initializer", self.bias_initializer, shape[:1], seed=rng)
-
-    def forward(self, x):
-        out = super().forward(x)
-        return out if self.activation is None else self.activation(out)
-
-    def backward(self, grad):
-        if self.activation is not None:
-            grad = self.activation.backward(grad)
-        return super().backward(grad)
-
-    def backward_params(self, grad):
-        if self.activation is not None:
-            grad = self.activation.backward(grad)
-        super().backward_params(grad)
-
-    def output_activation(self, index=0):
-        return None if self.activation is None else self.activation.output_activation(index)

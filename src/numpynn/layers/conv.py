@@ -18,7 +18,7 @@ import numpy as np
 from numpynn import functional as F
 from numpynn import init
 from numpynn._config import Seed, get_rng
-from numpynn.layers.activation import KerasLayer
+from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
 

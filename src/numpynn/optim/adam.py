@@ -52,19 +52,19 @@ class Adam(Optimizer):
         else:
             g = self.grad_with_l2(p, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        a, b = self.scratch(p, 0), self.scratch(p, 1)
+        denom, step = self.scratch(p, 0), self.scratch(p, 1)  # reused arrays, no allocation
         m *= b1
-        m += np.multiply(g, 1 - b1, out=a)
+        m += np.multiply(g, 1 - b1, out=step)  # m = b1 m + (1 - b1) g
         v *= b2
-        v += np.multiply(np.multiply(g, 1 - b2, out=a), g, out=a)
+        v += np.multiply(np.square(g, out=step), 1 - b2, out=step)  # v = b2 v + (1 - b2) g^2
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v, out=a)
+        np.sqrt(v, out=denom)
         denom /= math.sqrt(1 - b2**t)
-        denom += group["eps"]
-        step = np.multiply(m, lr / (1 - b1**t), out=b)
-        p.data -= np.divide(step, denom, out=b)
+        denom += group["eps"]  # sqrt(v / (1 - b2^t)) + eps
+        np.multiply(m, lr / (1 - b1**t), out=step)
+        p.data -= np.divide(step, denom, out=step)  # p -= lr m / (1 - b1^t) / denom
 
 
 @names.register("optimizer", "adamw", lr=1e-3, eps=1e-7, weight_decay=0.004)

@@ -124,6 +124,21 @@ class LinearLR(LRScheduler):
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
 
 
+def _one_cycle_phases(warm_up: float, total_steps: int, three_phase: bool) -> list[tuple]:
+    """(last step, start lr key, end lr key, start momentum key, end momentum key) of each
+    phase of the 1cycle policy."""
+    if three_phase:
+        return [
+            (warm_up - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (2 * warm_up - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+        ]
+    return [
+        (warm_up - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+        (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+    ]
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith), stepped once per batch: the rate climbs from
     max_lr / div_factor to max_lr over the first ``pct_start`` of ``total_steps``, then
@@ -162,19 +177,7 @@ class OneCycleLR(LRScheduler):
         for group, top in zip(groups, max_lrs):
             group["initial_lr"], group["max_lr"] = top / div_factor, top
             group["min_lr"] = top / div_factor / final_div_factor
-        if three_phase:
-            ends = [pct_start * total_steps - 1, 2 * pct_start * total_steps - 2, total_steps - 1]
-            self.phases = [
-                (ends[0], "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (ends[1], "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                (ends[2], "initial_lr", "min_lr", "max_momentum", "max_momentum"),
-            ]
-        else:
-            ends = [pct_start * total_steps - 1, total_steps - 1]
-            self.phases = [
-                (ends[0], "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (ends[1], "max_lr", "min_lr", "base_momentum", "max_momentum"),
-            ]
+        self.phases = _one_cycle_phases(pct_start * total_steps, total_steps, three_phase)
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             for group in groups:

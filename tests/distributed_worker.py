@@ -115,7 +115,15 @@ def fit(out: str, n: int, fail_at: int | None = None) -> None:
 
         callbacks.append(nn.callbacks.LambdaCallback(on_train_batch_begin=fail))
     history = model.fit(x, y, batch_size=BATCH, validation_split=0.25, callbacks=callbacks, **FIT)
-    np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **model.state_dict())
+    # BatchNorm normalises with each rank's batch; its running statistics are averaged
+    nn.manual_seed(ctx.rank)
+    normed = nn.Sequential(
+        [nn.Input(shape=(6,)), nn.Dense(8), nn.BatchNormalization(), nn.Dense(2)]
+    )
+    normed.compile(optimizer="sgd", loss=nn.CrossEntropyLoss())
+    normed.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    state = {**model.state_dict(), **{f"bn/{k}": v for k, v in normed.state_dict().items()}}
+    np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **state)
     with open(os.path.join(out, f"history{ctx.rank}.json"), "w") as file:
         json.dump(history.history, file)
 

@@ -6,6 +6,7 @@ Skipped with the reason where mpi4py or its mpiexec is missing (``pip install
 """
 
 import importlib.util
+import json
 import os
 import pathlib
 import shutil
@@ -150,7 +151,43 @@ def test_one_process_is_a_no_op():
     assert out.returncode == 0 and "mpi4py" not in out.stdout, out.stderr
 
 
-@pytest.mark.parametrize("scenario", ["loop-fault"])
+def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path):
+    result = launch(2, "fit", tmp_path, 200)
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("rank", "hist")))
+    assert written == ["checkpoint-rank0.npz", "log-rank0.csv"]  # rank 1 wrote nothing
+    histories = [json.loads((tmp_path / f"history{r}.json").read_text()) for r in range(2)]
+    assert histories[0] == histories[1]  # averaged logs: the same on every rank
+    rows = (tmp_path / "log-rank0.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(histories[0]["loss"])
+    files = ranks_files(tmp_path, 2)
+    restored = nn.load_model(tmp_path / "checkpoint-rank0.npz")
+    assert type(restored.optimizer) is nn.optim.Adam  # the file names the wrapped class
+    for key, value in restored.state_dict().items():
+        np.testing.assert_array_equal(files[1][key], files[0][key])
+        np.testing.assert_array_equal(value, files[0][key])
+    normed = [key for key in files[0] if key.startswith("bn/")]
+    assert "bn/1.running_mean" in normed
+    for key in normed:  # BatchNorm's running statistics too: every rank saves the same model
+        np.testing.assert_array_equal(files[1][key], files[0][key], err_msg=key)
+    # one process over the same global batches (rank 0's weights, its seed's order, batches
+    # of 2 x 8) with the whole validation set: the same logs and weights
+    x, y = worker.data(200)
+    model = worker.keras_model(seed=100)
+    loader = nn.data.DataLoader(
+        x[:150], y[:150], 2 * worker.BATCH, shuffle=True, seed=distributed.shared_seed(5)
+    )
+    stop = nn.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    options = {k: v for k, v in worker.FIT.items() if k != "seed"}
+    history = model.fit(loader, validation_data=(x[150:], y[150:]), callbacks=[stop], **options)
+    assert set(history.history) == set(histories[0])
+    for key, values in history.history.items():
+        assert histories[0][key] == pytest.approx(values, rel=1e-5), key
+    for key, value in model.state_dict().items():
+        np.testing.assert_allclose(files[0][key], value, rtol=0, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("scenario", ["fit-fault", "loop-fault"])
 def test_an_error_on_one_rank_ends_every_rank_with_it(tmp_path, scenario):
     result = launch(2, scenario, tmp_path, 200)  # a hang would raise TimeoutExpired
     assert result.returncode != 0

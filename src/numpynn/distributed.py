@@ -436,7 +436,8 @@ def _fit(context: Context, model, x, y, optimizer, options: dict):
             "distributed fit: one input and one output, without "
             f"{' or '.join(unsupported) or 'sample_weight or class_weight'}, for now"
         )
-    optimizer = DistributedOptimizer(training.prepare_optimizer(model, optimizer, x), context)
+    xs = training.input_arrays(model, x.x if isinstance(x, DataLoader) else x, "fit: x")
+    optimizer = DistributedOptimizer(training.resolve_optimizer(model, optimizer, xs), context)
     broadcast_parameters(model, optimizer)
     loader, validation = _shards(context, x, y, options)
     callbacks = list(options.pop("callbacks", None) or [])

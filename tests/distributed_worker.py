@@ -123,9 +123,28 @@ def fit(out: str, n: int, fail_at: int | None = None) -> None:
     normed.compile(optimizer="sgd", loss=nn.CrossEntropyLoss())
     normed.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
     state = {**model.state_dict(), **{f"bn/{k}": v for k, v in normed.state_dict().items()}}
+    # a callback that stops rank 1 alone after the second epoch stops every rank there
+    stop = nn.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(normed, "stop_training", ctx.rank and epoch)
+    )
+    state["stopped_after"] = np.array(
+        len(normed.fit(x, y, epochs=5, callbacks=[stop], verbose=0).epoch)
+    )
     np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **state)
     with open(os.path.join(out, f"history{ctx.rank}.json"), "w") as file:
         json.dump(history.history, file)
+
+
+def early_exit(out: str, n: int) -> None:
+    """Rank 1 leaves with an exit code (an error caught, as a command line does) while
+    rank 0 waits in a collective."""
+    ctx = distributed.init()
+    if ctx.rank == 1:
+        print("rank 1 exits early", file=sys.stderr, flush=True)
+        raise SystemExit(3)
+    model = make_model(seed=0)
+    optimizer = distributed.DistributedOptimizer(OPTIMIZERS["sgd"](model.parameters()))
+    optimizer.step()  # its Allreduce needs rank 1
 
 
 def loop_fault(out: str, n: int) -> None:
@@ -152,6 +171,8 @@ if __name__ == "__main__":
         fit(out, n)
     elif scenario == "fit-fault":
         fit(out, n, fail_at=3)
+    elif scenario == "early-exit":
+        early_exit(out, n)
     elif scenario == "loop-fault":
         loop_fault(out, n)
     else:

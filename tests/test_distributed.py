@@ -42,8 +42,8 @@ def _skip_reason() -> str | None:
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
 
 
-def launch(ranks: int, scenario: str, out: pathlib.Path, n: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+def launch(ranks: int, scenario: str, out: pathlib.Path, n: int, **variables):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **variables}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
     command = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "tests.distributed_worker"]
     return subprocess.run(
@@ -170,6 +170,7 @@ def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path)
     assert "bn/1.running_mean" in normed
     for key in normed:  # BatchNorm's running statistics too: every rank saves the same model
         np.testing.assert_array_equal(files[1][key], files[0][key], err_msg=key)
+    assert [int(f["stopped_after"]) for f in files] == [2, 2]  # rank 1 alone asked to stop
     # one process over the same global batches (rank 0's weights, its seed's order, batches
     # of 2 x 8) with the whole validation set: the same logs and weights
     x, y = worker.data(200)
@@ -185,6 +186,15 @@ def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path)
         assert histories[0][key] == pytest.approx(values, rel=1e-5), key
     for key, value in model.state_dict().items():
         np.testing.assert_allclose(files[0][key], value, rtol=0, atol=1e-6, err_msg=key)
+
+
+def test_a_rank_that_exits_early_ends_every_rank_after_the_exit_timeout(tmp_path):
+    # rank 1 exits with a code while rank 0 waits in a broadcast: without the exit
+    # barrier's timeout rank 0 would wait forever
+    result = launch(2, "early-exit", tmp_path, 10, NUMPYNN_MPI_EXIT_TIMEOUT="1")
+    assert result.returncode != 0
+    assert "rank 1 exits early" in result.stderr
+    assert "other ranks did not finish within 1 s; aborting all" in result.stderr
 
 
 @pytest.mark.parametrize("scenario", ["fit-fault", "loop-fault"])

@@ -135,6 +135,27 @@ def fit(out: str, n: int, fail_at: int | None = None) -> None:
         json.dump(history.history, file)
 
 
+def regression(n: int, seed: int):
+    """x, y of a linear regression whose rows 12 to 15 are NaN (rank 1's second batch of
+    4 at 2 ranks without shuffling), and a Dense model for it."""
+    x = np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    x[12:16] = np.nan
+    nn.manual_seed(seed)
+    model = nn.Sequential([nn.Input(shape=(3,)), nn.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return x, y, model
+
+
+def nan_loss(out: str, n: int, terminate: bool) -> None:
+    ctx = distributed.init()
+    x, y, model = regression(n, seed=100 + ctx.rank)
+    callbacks = [nn.callbacks.TerminateOnNaN()] if terminate else []
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, callbacks=callbacks, verbose=0)
+    state = {**model.state_dict(), "epochs": np.array(len(history.epoch))}
+    np.savez(os.path.join(out, f"rank{ctx.rank}.npz"), **state)
+
+
 def early_exit(out: str, n: int) -> None:
     """Rank 1 leaves with an exit code (an error caught, as a command line does) while
     rank 0 waits in a collective."""
@@ -171,6 +192,8 @@ if __name__ == "__main__":
         fit(out, n)
     elif scenario == "fit-fault":
         fit(out, n, fail_at=3)
+    elif scenario in ("nan-terminate", "nan-raise"):
+        nan_loss(out, n, terminate=scenario == "nan-terminate")
     elif scenario == "early-exit":
         early_exit(out, n)
     elif scenario == "loop-fault":

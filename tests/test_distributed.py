@@ -188,6 +188,25 @@ def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path)
         np.testing.assert_allclose(files[0][key], value, rtol=0, atol=1e-6, err_msg=key)
 
 
+def test_a_nan_loss_on_one_rank_skips_the_step_everywhere_and_stops_every_rank(tmp_path):
+    # rank 1's second batch is NaN: with TerminateOnNaN both ranks stop there quietly, with
+    # only the first step applied
+    result = launch(2, "nan-terminate", tmp_path, 32)
+    assert result.returncode == 0, result.stderr
+    files = ranks_files(tmp_path, 2)
+    x, y, model = worker.regression(32, seed=100)
+    model.fit(x[:8], y[:8], batch_size=8, epochs=1, shuffle=False, verbose=0)  # that one step
+    assert [int(f["epochs"]) for f in files] == [1, 1]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(files[1][key], files[0][key], err_msg=key)
+        np.testing.assert_allclose(files[0][key], value, rtol=0, atol=1e-6, err_msg=key)
+    # without TerminateOnNaN, rank 1's error ends both
+    result = launch(2, "nan-raise", tmp_path, 32)
+    assert result.returncode != 0
+    assert "rank 1 of 2 failed" in result.stderr
+    assert "FloatingPointError: fit: epoch 1, batch 2" in result.stderr
+
+
 def test_a_rank_that_exits_early_ends_every_rank_after_the_exit_timeout(tmp_path):
     # rank 1 exits with a code while rank 0 waits in a broadcast: without the exit
     # barrier's timeout rank 0 would wait forever

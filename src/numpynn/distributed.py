@@ -316,14 +316,19 @@ class _AveragesGradients:
         pass
 
     def step(self) -> None:
-        self.average_gradients()
-        super().step()
+        if self.average_gradients():
+            super().step()
 
-    def average_gradients(self) -> None:
+    def average_gradients(self, failed: bool = False) -> bool:
         """Replace every gradient by the average over the ranks, each rank weighted by its
         ``samples`` (``sum_r samples_r * grad_r / sum_r samples_r``; equal weights when
         None): one ``Allreduce`` on one flat buffer per dtype (the sum of the weights
-        travels in its last entry)."""
+        travels in its last entry).
+
+        A rank whose loss was not finite joins with ``failed=True``: it sends NaN as its
+        weight, every rank then returns False (and ``step`` skips the update), and
+        ``failed_step`` says so to ``fit``, so that all ranks stop at the same batch.
+        """
         buckets = self._buckets
         if buckets is None or any(p.dtype != flat.dtype for flat, _, ps in buckets for p in ps):
             buckets = self._buckets = [  # again after model.to(dtype)
@@ -331,19 +336,22 @@ class _AveragesGradients:
                 for dtype, group in _params_by_dtype(self._params()).items()
             ]
         weight = 1.0 if self.samples is None else float(self.samples)
+        self.averages += 1
         for flat, views, group in buckets:
             for p, view in zip(group, views):
                 grad = p.grad  # reading it writes the zeros that zero_grad() promised
                 if grad is not view:
                     view[...] = grad
                     p.grad = view  # backward now adds straight into the buffer
-            if weight != 1.0:
+            if weight != 1.0 and not failed:
                 flat *= weight
-            flat[-1] = weight
+            flat[-1] = math.nan if failed else weight
             self.context.comm.Allreduce(self._mpi.IN_PLACE, flat, op=self._mpi.SUM)
             total = flat[-1]
+            self.failed_step = math.isnan(total)
             if total > 0:
                 flat /= total
+        return not self.failed_step
 
 
 def _params_by_dtype(params) -> dict:
@@ -381,7 +389,8 @@ def DistributedOptimizer(optimizer: Optimizer, context: Context | None = None) -
         {"registered_name": names.registered_name(base), "__module__": __name__},
     )
     optimizer.context, optimizer._mpi = context, _mpi()
-    optimizer.samples, optimizer._buckets = None, None
+    optimizer.samples, optimizer._buckets, optimizer.failed_step = None, None, False
+    optimizer.averages = 0  # calls of average_gradients, one per step on every rank
     return optimizer
 
 
@@ -416,9 +425,10 @@ def fit(model, x, y=None, *, optimizer, **options):
       own callbacks run on every rank (check ``distributed.is_main()`` before writing);
     - an error on any rank ends all ranks with that rank's error.
 
-    Not (yet) supported with several ranks: several inputs or outputs, ``sample_weight``,
-    ``class_weight``. A non-finite loss on one rank only (its data, not the shared
-    weights) ends the run with that error even with ``TerminateOnNaN``.
+    A non-finite loss on any rank skips that step on every rank; with ``TerminateOnNaN``
+    all ranks then stop after that batch, without it that rank's ``FloatingPointError``
+    ends them all. Not (yet) supported with several ranks: several inputs or outputs,
+    ``sample_weight``, ``class_weight``.
     """
     context = init()
     if not context.distributed:
@@ -506,8 +516,15 @@ class _AverageLogs(Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self.optimizer.samples = self.loader.last_batch_size
         self.samples += self.loader.last_batch_size
+        self.averages = self.optimizer.averages
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.optimizer.averages == self.averages:  # this rank's loss was not finite:
+            self.optimizer.average_gradients(failed=True)  # the others wait in theirs
+            return  # fit raises its FloatingPointError here, or TerminateOnNaN stops it
+        if self.optimizer.failed_step:  # another rank's loss was not finite: stop with it
+            self.model.stop_training = True
+            return
         if batch == len(self.loader) - 1:
             buffers = [b for _, b in self.model.named_buffers() if b.dtype.kind == "f"]
             for dtype, group in _by_dtype(buffers).items():

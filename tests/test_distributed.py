@@ -151,6 +151,18 @@ def test_one_process_is_a_no_op():
     assert out.returncode == 0 and "mpi4py" not in out.stdout, out.stderr
 
 
+def test_fit_goes_data_parallel_when_launched_with_several_ranks(monkeypatch):
+    for name in [*distributed.SIZE_VARIABLES, "NUMPYNN_DISTRIBUTED"]:
+        monkeypatch.delenv(name, raising=False)
+    assert not distributed.wanted(None) and distributed.wanted(True)
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "1")
+    assert not distributed.wanted(None)
+    monkeypatch.setenv("PMI_SIZE", "2")
+    assert distributed.wanted(None) and not distributed.wanted(False)
+    monkeypatch.setenv("NUMPYNN_DISTRIBUTED", "0")  # independent runs side by side
+    assert not distributed.wanted(None)
+
+
 def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path):
     result = launch(2, "fit", tmp_path, 200)
     assert result.returncode == 0, result.stderr

@@ -119,7 +119,7 @@ def init(comm=None) -> Context:
     mpi = _mpi()
     comm = comm or mpi.COMM_WORLD
     context = Context(comm.Get_rank(), comm.Get_size(), comm)
-    if context.size < launched_size():
+    if context.size < launched_size() and comm is mpi.COMM_WORLD:
         raise RuntimeError(
             f"numpynn.distributed: the launcher started {launched_size()} ranks but MPI sees "
             f"{context.size}: mpi4py is built on another MPI than the launcher's (use the "
@@ -399,8 +399,11 @@ def DistributedOptimizer(optimizer: Optimizer, context: Context | None = None) -
 
 def wanted(distributed: bool | None, optimizer=None) -> bool:
     """Whether ``fit`` should train data-parallel: ``distributed=True``, an optimizer made
-    by ``DistributedOptimizer``, or (``distributed=None``) a launch with several ranks."""
+    by ``DistributedOptimizer``, or (``distributed=None``) a launch with several ranks,
+    unless the environment says ``NUMPYNN_DISTRIBUTED=0`` (independent runs side by side)."""
     if distributed is None:
+        if os.environ.get("NUMPYNN_DISTRIBUTED") == "0":
+            return False
         return isinstance(optimizer, _AveragesGradients) or launched_size() > 1
     return bool(distributed)
 

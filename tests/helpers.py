@@ -18,3 +18,16 @@ def assert_close(actual, expected, rtol, atol, what):
         f"{what}: max abs err {err[at]:.3g} at {list(at)} "
         f"(got {actual[at]:.10g}, expected {expected[at]:.10g}; rtol={rtol}, atol={atol})"
     )
+
+
+def peak_allocation(call) -> int:
+    """The peak of the memory Python and NumPy allocate while ``call()`` runs (bytes)."""
+    import tracemalloc  # NumPy reports its array buffers to tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak

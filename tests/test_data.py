@@ -4,11 +4,14 @@ damaged files, the dataset search order, and downloads from a server on 127.0.0.
 import gzip
 import hashlib
 import http.server
+import os
 import pathlib
 import threading
+import zlib
 
 import numpy as np
 import pytest
+from helpers import peak_allocation
 
 import numpynn as nn
 from numpynn.data import datasets
@@ -205,6 +208,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMPYNN_DATA", raising=False)
     monkeypatch.setattr(datasets, "SYSTEM", tmp_path / "system")
     monkeypatch.setitem(datasets.MIRRORS, "mnist", ["http://127.0.0.1:9/"])  # nothing listens
+    monkeypatch.setitem(datasets.CONTENT_SHA256, "mnist", {})  # fake files: no known content
     return tmp_path
 
 
@@ -305,3 +309,149 @@ def test_an_interrupted_download_leaves_no_partial_file(isolated, monkeypatch):
     cache = isolated / "home" / ".cache" / "numpynn" / "mnist"
     assert not (cache / "train-images-idx3-ubyte.gz").exists()
     assert not list(cache.glob("*.tmp"))
+
+
+# --- every copy is checked against the known content ----------------------------------------
+
+
+def know(monkeypatch, folder):
+    """Make the content of the fake dataset in ``folder`` the known one."""
+    digests = {
+        name.removesuffix(".gz"): hashlib.sha256(gzip.decompress((folder / name).read_bytes()))
+        for name in datasets.FILES.values()
+    }
+    monkeypatch.setitem(
+        datasets.CONTENT_SHA256, "mnist", {k: d.hexdigest() for k, d in digests.items()}
+    )
+
+
+def alter(folder, name="t10k-labels-idx1-ubyte.gz"):
+    raw = bytearray(gzip.decompress((folder / name).read_bytes()))
+    raw[-1] ^= 1  # one label changed: a valid IDX file, but not the known content
+    (folder / name).write_bytes(gzip.compress(bytes(raw)))
+
+
+@pytest.mark.parametrize("where", ["root", "env", "cache"])
+def test_an_altered_copy_is_skipped_with_a_warning(isolated, monkeypatch, caplog, where):
+    write_fake_dataset(isolated / "system" / "mnist", 3, value=7)
+    know(monkeypatch, isolated / "system" / "mnist")
+    folder = {
+        "root": isolated / "root",
+        "env": isolated / "env" / "mnist",
+        "cache": isolated / "home" / ".cache" / "numpynn" / "mnist",
+    }[where]
+    write_fake_dataset(folder, 3, value=7)
+    alter(folder)  # the same files but one label
+    monkeypatch.setenv("NUMPYNN_DATA", str(isolated / "env"))
+    root = isolated / "root" if where == "root" else None
+    with caplog.at_level("WARNING", logger="numpynn.data"):
+        _, (_, y) = nn.data.load_mnist(root=root, download=False)
+    assert y.tolist() == [0, 1, 2]  # the system folder's; the altered copy has [0, 1, 3]
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert "skipping a bad copy" in message and "trying the next place" in message
+    assert str(folder / "t10k-labels-idx1-ubyte.gz") in message
+    assert "is not the known" in message
+
+
+def test_an_uncompressed_copy_of_the_known_content_is_accepted(isolated, monkeypatch):
+    folder = isolated / "system" / "mnist"
+    write_fake_dataset(folder, 3, value=5)
+    know(monkeypatch, folder)
+    for name in datasets.FILES.values():
+        (folder / name.removesuffix(".gz")).write_bytes(
+            gzip.decompress((folder / name).read_bytes())
+        )
+        (folder / name).unlink()
+    assert nn.data.load_mnist(download=False)[0][0][0, 0] == 5 / 255
+
+
+def test_only_bad_copies_and_no_download_say_so(isolated, monkeypatch, caplog):
+    folder = isolated / "system" / "mnist"
+    write_fake_dataset(folder, 3)
+    know(monkeypatch, folder)
+    alter(folder, "train-images-idx3-ubyte.gz")
+    with pytest.raises(nn.data.DataNotFoundError, match="skipped a bad copy: .*train-images"):
+        nn.data.load_mnist(download=False)
+    assert "skipping a bad copy" in caplog.text
+
+
+def test_a_download_replaces_a_bad_copy_in_the_cache(isolated, monkeypatch, caplog):
+    digests = write_fake_dataset(isolated / "served", 4, value=6)
+    know(monkeypatch, isolated / "served")
+    monkeypatch.setitem(datasets.SHA256, "mnist", digests)
+    cache = isolated / "home" / ".cache" / "numpynn" / "mnist"
+    write_fake_dataset(cache, 4, value=6)
+    alter(cache)
+    with Server(isolated / "served") as server:
+        monkeypatch.setitem(datasets.MIRRORS, "mnist", [server.url])
+        (_, _), (_, y) = nn.data.load_mnist()
+    assert y.tolist() == [0, 1, 2, 3]
+    assert (cache / "t10k-labels-idx1-ubyte.gz").read_bytes() == (
+        isolated / "served" / "t10k-labels-idx1-ubyte.gz"
+    ).read_bytes()
+    assert "skipping a bad copy" in caplog.text
+
+
+@needs_fashion
+def test_debians_fashion_mnist_has_the_known_content(tmp_path):
+    known = datasets.CONTENT_SHA256["fashion-mnist"]
+    for name in datasets.FILES.values():
+        if "labels" in name:  # the images are checked by loading them in the test above
+            nn.data.read_idx(SYSTEM_FASHION / name, sha256=known[name.removesuffix(".gz")])
+    raw = tmp_path / "t10k-labels-idx1-ubyte"
+    raw.write_bytes(gzip.decompress((SYSTEM_FASHION / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    assert nn.data.read_idx(raw, sha256=known[raw.name]).shape == (10000,)
+    with pytest.raises(nn.data.IDXError, match="is not the known"):
+        nn.data.read_idx(raw, sha256=known["train-labels-idx1-ubyte"])
+
+
+# --- IDX files that lie about their size -----------------------------------------------------
+
+
+def gz_stream(header: bytes, zeros: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    parts = [compressor.compress(header)]
+    for _ in range(zeros >> 20):
+        parts.append(compressor.compress(bytes(1 << 20)))
+    return b"".join(parts) + compressor.flush()
+
+
+def idx_header(shape, code=0x08):
+    return bytes([0, 0, code, len(shape)]) + np.array(shape, ">u4").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("shape", "zeros", "message"),
+    [
+        ((10,), 96 << 20, "longer than its header says"),  # a small header, a bomb behind it
+        ((60000, 28, 28, 1000), 1 << 20, "more than a .*-byte .gz can hold"),
+        ((100, 1000, 1000), 1 << 20, "truncated: the header says 100 x 1000 x 1000"),
+    ],
+    ids=["bomb", "impossible-claim", "claim-beyond-data"],
+)
+def test_a_gz_bomb_or_a_lying_header_allocates_only_what_is_there(tmp_path, shape, zeros, message):
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    path.write_bytes(gz_stream(idx_header(shape), zeros))
+    assert path.stat().st_size < 200_000
+
+    def read():
+        with pytest.raises(nn.data.IDXError, match=message):
+            nn.data.read_idx(path)
+
+    peak = peak_allocation(read)
+    assert peak < 4 * (1 << 20), f"{peak} bytes for a {path.stat().st_size}-byte file"
+
+
+def test_a_raw_idx_file_claiming_more_than_its_size_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big-idx3-ubyte"
+    path.write_bytes(idx_header((100000, 1000, 1000), code=0x0E) + bytes(100))
+    peak = peak_allocation(lambda: pytest.raises(nn.data.IDXError, nn.data.read_idx, path))
+    assert peak < 100_000
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "labels-idx1-ubyte.gz")
+    with pytest.raises(nn.data.IDXError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        nn.data.read_idx(tmp_path / "labels-idx1-ubyte.gz")

@@ -129,7 +129,7 @@ def test_shapes_are_inferred_and_checked_at_build_time():
     h = nn.Dense(5)(inputs)
     assert h.shape == (None, 5)
     with pytest.raises(
-        ValueError, match=r"Linear\(3 -> 2\): expected input \(N, 3\), got \(1, 5\)"
+        ValueError, match=r"Linear\(3 -> 2\): expected input \(N, 3\), got \(2, 5\)"
     ):
         nn.Linear(3, 2)(h)
     model = nn.Model(inputs, nn.Dense(2)(h))
@@ -311,3 +311,18 @@ def test_layer_names_are_given_when_layers_join_and_reading_changes_nothing():
     assert [entry["name"] for entry in config["layers"]] == ["dense_1", "dense_2"]
     with pytest.raises(ValueError, match="two layers or inputs are named 'x'"):
         nn.Sequential(nn.Dense(2, input_dim=2, name="x"), nn.Dense(2, name="x"))
+
+
+def test_a_copied_or_pickled_model_keeps_its_names_and_shortcut():
+    import copy
+    import pickle
+
+    inputs = nn.Input(shape=(4,))
+    p = nn.Dense(3, activation="softmax")(nn.BatchNorm1d(4)(inputs))  # BatchNorm in a graph
+    for model in (nn.Model(inputs, p), nn.Sequential(nn.Linear(2, 2), nn.Softmax())):
+        for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+            assert twin.output_names == model.output_names
+            assert [twin.layer_name(layer) for layer in twin.layers] == [
+                model.layer_name(layer) for layer in model.layers
+            ]
+            assert nn.objective.output_activation(twin) is not None

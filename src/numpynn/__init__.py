@@ -13,7 +13,7 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, objective, optim, plot
+from numpynn import callbacks, data, functional, init, metrics, names, objective, onnx, optim, plot
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
@@ -73,6 +73,7 @@ from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
 from numpynn.sequential import Sequential
 from numpynn.symbolic import SymbolicTensor
+from numpynn.torch_bridge import from_torch, load_torch_state_dict
 from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
@@ -156,4 +157,7 @@ __all__ = [
     "save_weights",
     "set_default_dtype",
     "train_on_batch",
+    "from_torch",
+    "load_torch_state_dict",
+    "onnx",
 ]

@@ -7,6 +7,7 @@ NumPy's global ``np.random`` state is never touched, so other code cannot distur
 
 from __future__ import annotations
 
+import contextlib
 from typing import TypeAlias
 
 import numpy as np
@@ -28,8 +29,11 @@ def set_default_dtype(dtype) -> None:
     """
     global _default_dtype
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"set_default_dtype: expected a floating dtype, float32 or float64, got {dtype}; "
+            "layers and optimizers compute in these two (float16 loses small gradients)"
+        )
     _default_dtype = dtype
 
 
@@ -51,9 +55,70 @@ def get_rng(seed: Seed = None) -> np.random.Generator:
     if seed is None:
         if _generator is None:
             _generator = np.random.default_rng()
-        return _generator
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed: expected an int, a numpy.random.Generator or None, got {seed!r}")
+        rng = _generator
+    elif isinstance(seed, np.random.Generator):
+        rng = seed
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        rng = np.random.default_rng(int(seed))
+    else:
+        raise TypeError(f"seed: expected an int, a numpy.random.Generator or None, got {seed!r}")
+    if _draw_budget is not None and not isinstance(rng, _LimitedGenerator):
+        return _LimitedGenerator(rng.bit_generator)  # the same stream, counted
+    return rng
+
+
+# --- a limit on random draws while a model file is rebuilt ------------------------------------
+#
+# Layers draw their initial weights from get_rng before a loaded file overwrites them. A file
+# whose architecture claims more parameters than it stores (Linear(20000, 20000) in 424
+# bytes) must be refused before those draws allocate gigabytes: io.load_model builds under
+# draw_limit(number of stored weights), and every draw counts against it first.
+
+_draw_budget: list[int] | None = None
+
+
+class DrawLimitError(MemoryError):
+    """More random numbers asked for than ``draw_limit`` allows."""
+
+
+@contextlib.contextmanager
+def draw_limit(count: int):
+    """Within the block, random draws from ``get_rng`` may make at most ``count`` numbers in
+    all; a draw that would exceed it raises ``DrawLimitError`` before allocating."""
+    global _draw_budget
+    saved, _draw_budget = _draw_budget, [int(count)]
+    try:
+        yield
+    finally:
+        _draw_budget = saved
+
+
+class _LimitedGenerator(np.random.Generator):
+    """A Generator on the same bit stream whose draws are charged to ``_draw_budget``."""
+
+    def _charge(self, size) -> None:
+        count = 1 if size is None else int(np.prod(size, dtype=object))
+        if _draw_budget is not None:
+            if count > _draw_budget[0]:
+                raise DrawLimitError(f"{count} random numbers asked for, {_draw_budget[0]} left")
+            _draw_budget[0] -= count
+
+    def random(self, size=None, *args, **kwargs):
+        self._charge(size)
+        return super().random(size, *args, **kwargs)
+
+    def standard_normal(self, size=None, *args, **kwargs):
+        self._charge(size)
+        return super().standard_normal(size, *args, **kwargs)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        self._charge(size)
+        return super().uniform(low, high, size)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        self._charge(size)
+        return super().normal(loc, scale, size)
+
+    def integers(self, low, high=None, size=None, *args, **kwargs):
+        self._charge(size)
+        return super().integers(low, high, size, *args, **kwargs)

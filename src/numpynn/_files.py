@@ -1,6 +1,19 @@
-"""Writing files atomically: a temporary file beside the target, renamed over it at the end.
+"""Writing files atomically, and opening files to read without blocking on a FIFO.
 
-A crash or an error half-way leaves the old file (or none) and no partial one.
+``atomic_write`` writes to a temporary file beside the target and renames it over the target
+at the end: a crash or an error half-way leaves the old file (or none) and no partial one.
+
+- The temporary file is removed on every error path, KeyboardInterrupt included. Only a
+  process killed outright (SIGKILL, power loss) can leave one; its name,
+  ``.<name>.numpynn-tmp-<host>-<pid>-<random>``, says whose it is, and the next write in the
+  same folder removes it once it is stale: its writer was on this host and has exited, or
+  it has not been touched for ``STALE_AFTER`` seconds.
+- The temporary name never exceeds the file system's name limit: the part of the target's
+  name it repeats is shortened, never the target's name.
+- A symbolic link is followed: the file it points to is replaced and the link kept, as
+  other atomic writers (``sed -i --follow-symlinks``, editors) do.
+- A path that exists but is not a regular file (a FIFO, a device, a folder) is refused with
+  a clear error instead of being opened (opening a FIFO blocks until someone writes to it).
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
@@ -15,21 +28,156 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
+import stat
+import time
+import zlib
+
+MARK = ".numpynn-tmp-"
+STALE_AFTER = 3600.0  # seconds without a write after which anyone's temporary file is stale
+_TEMPORARY = re.compile(r"^\..*\.numpynn-tmp-([0-9a-f]{4})-(\d+)-[0-9a-f]{8}$", re.DOTALL)
+
+
+class NotARegularFileError(OSError):
+    """A path that exists but is a FIFO, a device, a socket or a folder."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _refuse(path, mode: int, action: str):
+    return NotARegularFileError(
+        f"{os.fspath(path)} is {_kind(mode)}, not a regular file; numpynn {action} only "
+        "regular files"
+    )
+
+
+def open_regular(path):
+    """Open ``path`` for reading in binary mode, refusing anything but a regular file.
+
+    The file is opened without blocking and checked with ``fstat`` on the open descriptor, so
+    a FIFO is neither waited on nor swapped in between the check and the open.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise _refuse(path, mode, "reads")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _target(path) -> str:
+    """The file to replace: ``path``, or where its chain of symbolic links ends."""
+    path = os.fspath(path)
+    if os.path.islink(path):
+        path = os.path.realpath(path)
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _refuse(path, mode, "writes")
+    return path
+
+
+def _host() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()) & 0xFFFF:04x}"
+
+
+def _name_max(folder: str) -> int:
+    try:
+        return os.pathconf(folder or ".", "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):
+        return 255
+
+
+def temporary_name(folder: str, name: str) -> str:
+    """``.<name>.numpynn-tmp-<host>-<pid>-<random>``, with ``name`` cut short if the
+    whole would exceed the folder's name limit (counted in encoded bytes)."""
+    tail = f"{MARK}{_host()}-{os.getpid()}-{os.urandom(4).hex()}"
+    room = _name_max(folder) - len(os.fsencode(tail)) - 1  # the leading dot
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}{tail}"
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists and belongs to someone else
+        return True
+    return True
+
+
+def clear_stale_temporaries(folder: str) -> list[str]:
+    """Remove the stale temporary files that killed writers left in ``folder``; return them.
+
+    A temporary file is stale when the host in its name is this one and its process has
+    exited, or when nobody has written to it for ``STALE_AFTER`` seconds. Files of running
+    writers, and files of other names, are never touched.
+    """
+    removed, host, now = [], _host(), time.time()
+    try:
+        entries = list(os.scandir(folder or "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            owner_gone = (
+                match[1] == host and int(match[2]) != os.getpid() and not _alive(int(match[2]))
+            )
+            if owner_gone or now - info.st_mtime > STALE_AFTER:
+                os.remove(entry.path)
+                removed.append(entry.path)
+        except OSError:
+            continue  # removed meanwhile, or not ours to remove
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "wb", **kwargs):
-    """Open a temporary file for writing; on success flush it to disk and rename it to
-    ``path``; on any error remove it and re-raise."""
-    path = os.fspath(path)
-    temporary = f"{path}.{os.urandom(4).hex()}.tmp"
+    """Open a temporary file beside ``path`` for writing; on success flush it to disk and
+    rename it over ``path`` (or over the file a symbolic link ``path`` points to); on any
+    error, KeyboardInterrupt included, remove it and re-raise."""
+    target = _target(path)
+    folder, name = os.path.split(target)
+    clear_stale_temporaries(folder)
+    temporary = os.path.join(folder, temporary_name(folder, name))
+    created = done = False
     try:
         with open(temporary, mode.replace("w", "x"), **kwargs) as file:
+            created = True
             yield file
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+        with contextlib.suppress(FileNotFoundError):  # keep the old file's permissions
+            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(temporary, target)
+        done = True
+    finally:
+        if created and not done:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)

@@ -96,6 +96,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
     """Phi(x) = P(Z <= x) for a standard normal Z, accurate in both tails."""
+    x = np.clip(x, -40, 40)  # Phi is 0 or 1 beyond, in float64; erfc's x * x would overflow
     return 0.5 * erfc(-x / _SQRT_2)
 
 
@@ -103,7 +104,8 @@ def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     """x * Phi(x) (exact, PyTorch's default) or its tanh approximation
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     if approximate == "tanh":
-        return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+        u = np.clip(x, -10, 10)  # tanh(u ...) is +-1 beyond, and u**3 cannot overflow
+        return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (u + 0.044715 * u**3)))
     return x * normal_cdf(x)
 
 

@@ -3,9 +3,15 @@
 A model file holds an entry ``numpynn.json`` (the architecture as the layers' configs, the
 compile settings and the optimizer's hyper-parameters) and the arrays: ``weights/<name>``
 for each parameter and buffer under its ``state_dict`` name, ``optimizer/<i>/<key>`` for
-the optimizer's state. Loading reads it with ``allow_pickle=False`` and rebuilds layers
-only from classes registered in ``nn.names`` (numpynn's own, and yours through
-``@nn.register_layer``): a model file can hold numbers and names, never code.
+the optimizer's state. Loading accepts numeric arrays only (never pickled objects) and
+rebuilds layers only from classes registered in ``nn.names`` (numpynn's own, and yours
+through ``@nn.register_layer``): a model file can hold numbers and names, never code.
+
+A file is checked before it is trusted: each array's header before its data, the sizes the
+headers claim against the file's own size, the architecture's parameters against the stored
+weights before layers allocate them, and the values and settings as the constructors would
+check them. Any damaged or hostile file raises ``ModelFileError`` naming the file and the
+problem, and ``load_weights`` changes nothing unless everything fits.
 
 Files are written to a temporary file beside the target and renamed over it, so a crash
 or an error mid-way never leaves a half-written model.
@@ -21,15 +27,21 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import os
+import re
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
-from numpynn import names
-from numpynn._files import atomic_write
-from numpynn.module import Module
+from numpynn import names, safetensors_io
+from numpynn._config import DrawLimitError, draw_limit
+from numpynn._files import NotARegularFileError, atomic_write, open_regular
+from numpynn.module import Module, Parameter
 
 FORMAT, VERSION = "numpynn", 1
 HEADER = "numpynn.json"
@@ -64,7 +76,10 @@ def save_model(
 
 
 def save_weights(model: Module, path) -> None:
-    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``."""
+    """Write the parameters and buffers of ``model`` (its ``state_dict``) to ``path``: a
+    ``.safetensors`` file under PyTorch's names (see ``safetensors_io``), else ``.npz``."""
+    if safetensors_io.is_safetensors(path):
+        return safetensors_io.save_file(model.state_dict(), path, {"producer": "numpynn"})
     arrays = {f"weights/{k}": v for k, v in model.state_dict().items()}
     _write(path, {"kind": "weights"}, arrays)
 
@@ -79,7 +94,7 @@ def _architecture(model: Module) -> dict:
             )
     try:
         spec = names.serialize(model)
-        json.dumps(spec)
+        json.dumps(spec, default=_json_value)
     except TypeError as error:
         raise TypeError(f"save: the model's config is not JSON ({error})") from None
     return spec
@@ -113,20 +128,47 @@ def _optimizer_entry(optimizer, model: Module) -> tuple[dict, dict]:
     ]
     entry = {"class": names.registered_name(optimizer), "param_groups": groups, "scalars": scalars}
     try:
-        json.dumps(entry)
+        json.dumps(entry, default=_json_value)
     except TypeError as error:
         raise TypeError(f"save: the optimizer's settings are not JSON ({error})") from None
     return entry, arrays
 
 
 def _write(path, header: dict, arrays: dict) -> None:
-    text = json.dumps({"format": FORMAT, "version": VERSION, **header})
+    try:
+        text = json.dumps({"format": FORMAT, "version": VERSION, **header}, default=_json_value)
+    except TypeError as error:
+        raise TypeError(f"save: the metadata or compile settings are not JSON ({error})") from None
     entries = {HEADER: np.frombuffer(text.encode(), dtype=np.uint8), **arrays}
     with atomic_write(path) as file:
         np.savez(file, **entries)
 
 
+def _json_value(value):
+    """JSON for what json.dumps does not know: NumPy scalars become Python numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 # --- reading -------------------------------------------------------------------------------
+#
+# A file is checked before anything is built or allocated: the zip directory, each member's
+# .npy header (shape and dtype, read alone), the total size the headers claim against the
+# file's own size, the JSON header's nesting and types. The model is then built with a budget
+# of random draws no larger than the stored weights (``_config.draw_limit``), its parameter
+# shapes compared with the stored ones, and only then are the arrays read, each into an array
+# of the size its header gave, never more.
+
+MAX_EXPANSION = 16  # a file may claim at most 16 times its size (+ 1 MiB) of uncompressed data
+MAX_JSON_DEPTH = 100
+MAX_JSON_BYTES = 16 << 20
+SLACK = 1 << 16  # elements a layer may draw or size beyond what the file stores
+_SIZE_KEYS = frozenset(
+    "units in_features out_features in_channels out_channels filters num_features "
+    "normalized_shape kernel_size num_embeddings embedding_dim input_size hidden_size "
+    "embed_dim num_heads input_dim output_dim".split()
+)
 
 
 def load_model(path, compile: bool = True) -> Module:
@@ -134,22 +176,27 @@ def load_model(path, compile: bool = True) -> Module:
     metrics, optimizer and its state) when it was saved compiled with its optimizer and
     ``compile`` is True.
 
-    Errors name the file and the problem: not a model file, damaged, an unknown layer,
-    missing, extra or mis-shaped weights.
+    Any damaged, foreign or hostile file raises ``ModelFileError`` naming the file and the
+    problem (not a model file, damaged, an unknown layer, missing, extra or mis-shaped
+    weights, non-finite values, settings of the wrong type), before the model is built when
+    the file's directory or headers already show it.
     """
-    header, arrays = _read(path)
-    if header.get("kind") != "model":
-        raise ModelFileError(f"load_model: {path} holds only weights; use model.load_weights")
-    try:
-        model = names.deserialize("layer", header.get("architecture"))
-    except names.UnknownNameError as error:
-        raise ModelFileError(f"load_model: {path}: {error}; {_REGISTER_HINT}") from None
-    except ValueError as error:
-        raise ModelFileError(f"load_model: {path}: {error}") from None
-    _load_weights_into(model, arrays, path)
+    with _Archive(path) as archive:
+        header = archive.header
+        if header.get("kind") != "model":
+            raise ModelFileError(f"load_model: {path} holds only weights; use model.load_weights")
+        _check_types(header, path)
+        stored = sum(math.prod(shape) for shape, _ in archive.arrays("weights/").values())
+        model = _build(header["architecture"], stored + SLACK, path)
+        weights = _read_weights(model, archive, path, convert=False)
+        optimizer_arrays = {key: archive.read(key) for key in archive.arrays("optimizer/")}
+    dtypes = {v.dtype for v in weights.values() if v.dtype.kind == "f"}
+    if len(dtypes) == 1 and model.built and dtypes != {p.dtype for p in model.parameters()}:
+        model.to(dtypes.pop())  # a float64 model comes back as float64
+    _load_state(model, weights, path)
     model.metadata = header.get("metadata") or {}
     config = header.get("compile")
-    optimizer = _rebuild_optimizer(header.get("optimizer"), arrays, model, path)
+    optimizer = _rebuild_optimizer(header.get("optimizer"), optimizer_arrays, model, path)
     optimizer = optimizer or (config or {}).get("optimizer")  # a name, if never built
     if compile and config is not None and optimizer is not None and hasattr(model, "compile"):
         try:
@@ -159,26 +206,189 @@ def load_model(path, compile: bool = True) -> Module:
                 metrics=config.get("metrics"),
                 loss_weights=config.get("loss_weights"),
             )
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise ModelFileError(f"load_model: {path}: the compile settings: {error}") from None
     return model
 
 
 def load_weights(model: Module, path) -> None:
-    """Load weights saved by ``save_weights`` (or in a model file) into ``model``, in place."""
-    _, arrays = _read(path)
-    _load_weights_into(model, arrays, path)
+    """Load weights saved by ``save_weights`` (or in a model file, or a ``.safetensors``
+    file, PyTorch's included) into ``model``, in place.
+
+    The model keeps its dtype: stored floats are converted to it. A file that does not fit
+    leaves the model exactly as it was.
+    """
+    if safetensors_io.is_safetensors(path):
+        stored = {f"weights/{k}": v for k, v in safetensors_io.load_file(path)[0].items()}
+        weights = _read_weights(model, _InMemory(stored), path, convert=True)
+    else:
+        with _Archive(path) as archive:
+            weights = _read_weights(model, archive, path, convert=True)
+    _load_state(model, weights, path)
 
 
-def _load_weights_into(model: Module, arrays: dict, path) -> None:
-    weights = {k[len("weights/") :]: v for k, v in arrays.items() if k.startswith("weights/")}
-    dtypes = {v.dtype for v in weights.values() if v.dtype.kind == "f"}
-    if len(dtypes) == 1 and model.built:
-        model.to(dtypes.pop())  # a float64 model comes back as float64
+class _InMemory:
+    """The two questions ``_read_weights`` asks of an archive, for arrays already read."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self._arrays = arrays
+
+    def arrays(self, prefix: str) -> dict:
+        return {k: (v.shape, v.dtype) for k, v in self._arrays.items() if k.startswith(prefix)}
+
+    def read(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+
+def _load_state(model: Module, weights: dict, path) -> None:
     try:
         model.load_state_dict(weights)
     except (ValueError, RuntimeError) as error:
         raise ModelFileError(f"{path}: {error}") from None
+
+
+def _build(spec, budget: int, path) -> Module:
+    """The model an architecture entry describes, refusing before allocating when it claims
+    more parameters than the file stores (``budget`` elements)."""
+    for name, config in _leaf_configs(spec):
+        for key in _SIZE_KEYS & config.keys():
+            value = config[key]
+            sizes = value if isinstance(value, list) else [value]
+            if value is None or (isinstance(value, list) and not value):
+                continue
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
+                raise ModelFileError(
+                    f"load_model: {path}: layer {name} has {key}={value!r}; expected a "
+                    "positive integer"
+                )
+            if math.prod(sizes) > budget:
+                raise ModelFileError(
+                    f"load_model: {path}: layer {name} has {key}={value!r}, more than the "
+                    f"{budget - SLACK} weights the file stores"
+                )
+    try:
+        with draw_limit(budget):
+            model = names.deserialize("layer", spec)
+    except names.UnknownNameError as error:
+        raise ModelFileError(f"load_model: {path}: {error}; {_REGISTER_HINT}") from None
+    except DrawLimitError:
+        raise ModelFileError(
+            f"load_model: {path}: the architecture has more parameters than the "
+            f"{budget - SLACK} weights the file stores"
+        ) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError) as error:
+        raise ModelFileError(f"load_model: {path}: the architecture: {error}") from None
+    except (RecursionError, MemoryError) as error:
+        raise ModelFileError(f"load_model: {path}: the architecture: {error!r}") from None
+    abstract = [
+        f"{name or 'the model'} ({type(m).__name__})"
+        for name, m in model.named_modules()
+        if type(m).forward is Module.forward
+    ]
+    if abstract:
+        raise ModelFileError(
+            f"load_model: {path}: {', '.join(abstract)} cannot compute anything (a base "
+            "class without forward)"
+        )
+    return model
+
+
+def _leaf_configs(spec):
+    """(class name, config) of every layer entry in an architecture, without recursion."""
+    stack = [spec]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("class"), str) and isinstance(item.get("config"), dict):
+                yield item["class"], item["config"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _read_weights(model: Module, archive, path, convert: bool) -> dict:
+    """The stored weights, read only after their shapes matched the model's; converted to
+    the model's dtypes when ``convert``; finite and valid, or a ModelFileError."""
+    try:
+        model._require_built("load_weights")
+    except RuntimeError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    targets = {name: p.data for name, p in model.named_parameters()}
+    targets.update(model.named_buffers())
+    stored = {key[len("weights/") :]: info for key, info in archive.arrays("weights/").items()}
+    problems = [f"missing: {k}" for k in targets if k not in stored]
+    problems += [f"unexpected: {k}" for k in stored if k not in targets]
+    for name in targets.keys() & stored.keys():
+        (shape, dtype), have = stored[name], targets[name]
+        if shape != have.shape or dtype.kind != have.dtype.kind:
+            problems.append(
+                f"mismatched: {name}: expected {have.shape} {have.dtype}, got {shape} {dtype}"
+            )
+    if problems:
+        raise ModelFileError(
+            f"{path}: the weights do not fit this model\n  " + "\n  ".join(sorted(problems))
+        )
+    weights = {}
+    for name, have in targets.items():
+        value = archive.read(f"weights/{name}")
+        if value.dtype.kind == "f":
+            if not np.isfinite(value).all():
+                raise ModelFileError(f"{path}: the weight {name!r} holds NaN or infinite values")
+            if value.dtype not in (np.float32, np.float64):
+                value = value.astype(np.float32)  # float16 files: numpynn computes in 32 or 64
+            if convert and value.dtype != have.dtype:
+                with np.errstate(over="ignore"):
+                    value = value.astype(have.dtype)
+                if not np.isfinite(value).all():
+                    raise ModelFileError(f"{path}: the weight {name!r} overflows {have.dtype}")
+        elif value.dtype != have.dtype:
+            raise ModelFileError(f"{path}: {name!r} is {value.dtype}, expected {have.dtype}")
+        if name.rsplit(".", 1)[-1] == "running_var" and (value < 0).any():
+            raise ModelFileError(f"{path}: {name!r} holds negative variances")
+        weights[name] = value
+    return weights
+
+
+def _check_types(header: dict, path) -> None:
+    """The header's entries have the types the writer gives them."""
+
+    def fail(what, value):
+        raise ModelFileError(f"load_model: {path}: {what} has the wrong type: {value!r:.200}")
+
+    if not isinstance(header.get("architecture"), dict):
+        fail("the architecture", header.get("architecture"))
+    if not isinstance(header.get("metadata", {}), dict):
+        fail("the metadata", header["metadata"])
+    config = header.get("compile")
+    if config is not None:
+        if not isinstance(config, dict):
+            fail("the compile entry", config)
+        if not isinstance(config.get("loss"), (str, list, dict, type(None))):
+            fail("the loss", config["loss"])
+        if not isinstance(config.get("metrics"), (list, dict, type(None))):
+            fail("the metrics", config["metrics"])
+        weights = config.get("loss_weights")
+        values = weights.values() if isinstance(weights, dict) else weights or []
+        if not isinstance(weights, (list, dict, type(None))) or not all(
+            _is_number(w) for w in values
+        ):
+            fail("loss_weights", weights)
+        if not isinstance(config.get("optimizer"), (str, type(None))):
+            fail("the optimizer name", config["optimizer"])
+    entry = header.get("optimizer")
+    if entry is not None and not (
+        isinstance(entry, dict)
+        and isinstance(entry.get("class"), str)
+        and isinstance(entry.get("param_groups"), list)
+        and all(isinstance(g, dict) for g in entry["param_groups"])
+        and isinstance(entry.get("scalars", {}), dict)
+        and all(isinstance(s, dict) for s in entry.get("scalars", {}).values())
+    ):
+        fail("the optimizer entry", entry)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _rebuild_losses(spec):
@@ -190,62 +400,291 @@ def _rebuild_losses(spec):
 
 
 def _rebuild_optimizer(entry, arrays, model, path):
+    """The optimizer of a model file, each group's settings checked by the optimizer's own
+    constructor and its state by the state of one probe step (same keys, types, shapes)."""
     if entry is None:
         return None
     try:
         cls, _ = names.lookup("optimizer", entry["class"])
         params = model.parameters()
-        groups = [
-            {
-                **{k: v for k, v in g.items() if k != "params"},
-                "params": [params[i] for i in g["params"]],
-            }
-            for g in entry["param_groups"]
-        ]
+        groups, template = [], {}  # template: parameter position -> the state its group makes
+        for g in entry["param_groups"]:
+            indices = g["params"]
+            if not (isinstance(indices, list) and all(_is_position(i, params) for i in indices)):
+                raise ValueError(f"param_groups: parameter positions {indices!r}")
+            hyper = {k: v for k, v in g.items() if k != "params"}
+            groups.append({**hyper, "params": [params[i] for i in indices]})
+            template.update(dict.fromkeys(indices, _state_template(cls, hyper)))
         optimizer = cls(groups)
         state = {}
         for i, scalars in entry.get("scalars", {}).items():
             state.setdefault(int(i), {}).update(scalars)
         for key, value in arrays.items():
-            if key.startswith("optimizer/"):
-                _, i, name = key.split("/", 2)
-                state.setdefault(int(i), {})[name] = value
+            _, i, name = key.split("/", 2)
+            state.setdefault(int(i), {})[name] = value
+        for i, saved in state.items():
+            if i not in template:
+                raise ValueError(f"state for parameter {i}, which no group holds")
+            _check_state(cls, template[i], params[i], saved)
         optimizer.load_state_dict({"state": state, "param_groups": entry["param_groups"]})
+    except names.UnknownNameError as error:
+        raise ModelFileError(f"load_model: {path}: the optimizer: {error}") from None
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise ModelFileError(f"load_model: {path}: the optimizer state: {error!r}") from None
     return optimizer
 
 
-def _read(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """The header and the arrays of a numpynn file, or a ModelFileError saying why not."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no model file at {path}")
+def _is_position(i, params) -> bool:
+    return type(i) is int and 0 <= i < len(params)
+
+
+@functools.cache
+def _defaults(cls) -> dict | None:
+    """The default settings of ``cls``; None if it has no defaults (a custom optimizer with
+    a required argument), and then only its constructor checks a file's settings."""
     try:
-        with open(path, "rb") as file:  # ours to close, whatever np.load makes of it
-            npz = np.load(file, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path} is not a readable numpynn file: it holds one array")
-            if HEADER not in npz.files:
-                raise ModelFileError(f"{path} is not a numpynn file (no {HEADER} entry)")
-            arrays = {k: npz[k] for k in npz.files}
-    except ModelFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        # np.load on a file that is not a zip gives ValueError or OSError, on a truncated
-        # one BadZipFile or EOFError; pickled entries give ValueError (allow_pickle=False)
-        raise ModelFileError(f"{path} is not a readable numpynn file: {error}") from None
-    try:
-        header = json.loads(arrays.pop(HEADER).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{path}: the {HEADER} entry is damaged: {error}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a numpynn file")
-    if header.get("version") != VERSION:
-        raise ModelFileError(
-            f"{path} has format version {header.get('version')}; this numpynn reads {VERSION}"
+        return _probe(cls, {}).param_groups[0]
+    except TypeError:
+        return None
+
+
+def _probe(cls, hyper: dict):
+    """An optimizer of ``cls`` with ``hyper`` (its constructor checks them) on one probe
+    parameter, after one step: its state shows the keys and types a state must have."""
+    optimizer = cls([Parameter(np.zeros(2), "probe")], **hyper)
+    with np.errstate(all="ignore"):
+        optimizer.step()
+    return optimizer
+
+
+def _state_template(cls, hyper: dict) -> dict:
+    """The state one step of ``cls`` makes with the settings ``hyper``, after checking that
+    each setting exists and has the type of its default."""
+    defaults = _defaults(cls)
+    for key, value in hyper.items() if defaults is not None else ():
+        if key not in defaults:
+            raise ValueError(f"{cls.__name__} has no setting {key!r}")
+        default = defaults[key]
+        same = (
+            (isinstance(default, bool) and isinstance(value, bool))
+            or (_is_number(default) and _is_number(value))
+            or (default is None and (value is None or _is_number(value)))
+            or (
+                isinstance(default, (tuple, list))
+                and isinstance(value, (tuple, list))
+                and len(value) == len(default)
+                and all(map(_is_number, value))
+            )
         )
-    for key, value in arrays.items():
-        if value.dtype.kind not in "fiub":
-            raise ModelFileError(f"{path}: entry {key!r} is not numeric ({value.dtype})")
-    return header, arrays
+        if not same:
+            raise TypeError(f"{cls.__name__} setting {key}={value!r}; expected like {default!r}")
+    state = _probe(cls, hyper).state
+    return next(iter(state.values())) if state else {}
+
+
+def _check_state(cls, expected: dict, p, saved: dict) -> None:
+    if saved.keys() != expected.keys():
+        raise ValueError(f"state keys {sorted(saved)}; {cls.__name__} keeps {sorted(expected)}")
+    for key, value in saved.items():
+        like = expected[key]
+        if isinstance(like, np.ndarray):
+            if not isinstance(value, np.ndarray) or value.shape != p.shape:
+                raise ValueError(f"state {key!r}: expected an array of shape {p.shape}")
+            if value.dtype.kind != "f" or not np.isfinite(value).all():
+                raise ValueError(f"state {key!r}: expected finite floats")
+        elif not (_is_number(value) and type(value) is type(like) and value >= 0):
+            raise TypeError(f"state {key!r}={value!r}; expected like {like!r}")
+
+
+class _Archive:
+    """A model file opened for reading: its zip directory and each member's .npy header,
+    checked; arrays read one at a time, each bounded by what its header says."""
+
+    def __init__(self, path):
+        self.path = path = os.fspath(path)
+        try:
+            self.file = open_regular(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no model file at {path}") from None
+        except NotARegularFileError as error:
+            raise ModelFileError(str(error)) from None
+        except OSError as error:
+            raise ModelFileError(f"{path} cannot be read: {error}") from None
+        try:
+            self._open()
+        except BaseException:
+            self.file.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.zip.close()
+        self.file.close()
+
+    def _fail(self, what: str):
+        return ModelFileError(f"{self.path} is not a readable numpynn file: {what}")
+
+    def _open(self) -> None:
+        size = os.fstat(self.file.fileno()).st_size
+        try:
+            self.zip = zipfile.ZipFile(self.file)
+        except _ZIP_ERRORS as error:
+            self.file.seek(0)
+            if self.file.read(6) == b"\x93NUMPY":
+                raise self._fail("it holds one array (a .npy file), not a model") from None
+            raise self._fail(f"not a zip archive of arrays ({_plain(error)})") from None
+        infos = self.zip.infolist()
+        self.members = {}
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.is_dir():
+                raise self._fail(f"the entry {info.filename!r} is not an array")
+            key = info.filename[: -len(".npy")]
+            if key in self.members:
+                raise self._fail(f"the entry {info.filename!r} appears twice")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise self._fail(
+                    f"the entry {info.filename!r} uses compression method {info.compress_type}"
+                )
+            if info.flag_bits & 0x1:
+                raise self._fail(f"the entry {info.filename!r} is encrypted")
+            self.members[key] = info
+        claimed = sum(info.file_size for info in infos)
+        if claimed > MAX_EXPANSION * size + (1 << 20):
+            raise self._fail(
+                f"its entries claim {claimed} bytes uncompressed, more than "
+                f"{MAX_EXPANSION} times the file's {size} bytes"
+            )
+        if HEADER not in self.members:
+            raise ModelFileError(f"{self.path} is not a numpynn file (no {HEADER} entry)")
+        self._layout = {}  # key -> (Fortran order, offset of the data in the member)
+        self.headers = {key: self._array_header(key) for key in self.members}
+        self.header = self._read_header()
+
+    def _array_header(self, key: str):
+        """(shape, dtype) from the member's .npy header; its data is left unread."""
+        info = self.members[key]
+        try:
+            with self.zip.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
+                if read is None:
+                    raise ValueError(f"unknown .npy version {version}")
+                shape, fortran, dtype = read(member)
+                offset = member.tell()
+        except _ZIP_ERRORS as error:
+            raise self._fail(f"the entry {key!r}: {_plain(error)}") from None
+        if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
+            raise ModelFileError(f"{self.path}: entry {key!r} is not numeric ({dtype})")
+        if dtype.kind == "f" and dtype.itemsize not in (2, 4, 8):
+            raise ModelFileError(f"{self.path}: entry {key!r} has an unsupported dtype {dtype}")
+        expected = offset + math.prod(shape) * dtype.itemsize
+        if info.file_size != expected:
+            raise self._fail(
+                f"the entry {key!r} holds {info.file_size - offset} bytes of data, its header "
+                f"says {' x '.join(map(str, shape)) or 'scalar'} {dtype} "
+                f"({expected - offset} bytes)"
+            )
+        self._layout[key] = (fortran, offset)
+        return tuple(shape), dtype
+
+    def arrays(self, prefix: str) -> dict:
+        """{key: (shape, dtype)} of the arrays whose keys start with ``prefix``."""
+        return {k: v for k, v in self.headers.items() if k.startswith(prefix)}
+
+    def read(self, key: str) -> np.ndarray:
+        """The array ``key``, in native byte order; at most its header's size is read."""
+        (shape, dtype), (fortran, offset) = self.headers[key], self._layout[key]
+        flat = np.empty(math.prod(shape), dtype)
+        view, info = memoryview(flat.view(np.uint8)), self.members[key]
+        try:
+            if info.compress_type == zipfile.ZIP_STORED:
+                self._read_stored(info, offset, view)
+            else:
+                with self.zip.open(info) as member:
+                    member.read(offset)
+                    done = 0
+                    while done < flat.nbytes:
+                        got = member.readinto(view[done:])
+                        if not got:
+                            raise EOFError("the data ends early")
+                        done += got
+                    member.read(1)  # at the end: zipfile checks the CRC-32 here
+        except _ZIP_ERRORS as error:
+            raise self._fail(f"the entry {key!r}: {_plain(error)}") from None
+        array = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+        return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+    def _read_stored(self, info: zipfile.ZipInfo, offset: int, view: memoryview) -> None:
+        """An uncompressed member's data straight from the file into ``view`` (zipfile's
+        reader would copy it three times), its CRC-32 checked as zipfile checks it."""
+        self.file.seek(info.header_offset)
+        local = self.file.read(30)  # the local file header: its name and extra field lengths
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local file header for {info.filename!r}")
+        name_length, extra_length = struct.unpack("<2H", local[26:30])
+        self.file.seek(info.header_offset + 30 + name_length + extra_length)
+        head = self.file.read(offset)
+        if len(head) != offset or self.file.readinto(view) != len(view):
+            raise EOFError("the data ends early")
+        if zlib.crc32(view, zlib.crc32(head)) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+
+    def _read_header(self) -> dict:
+        shape, dtype = self.headers[HEADER]
+        if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_JSON_BYTES:
+            raise ModelFileError(f"{self.path}: the {HEADER} entry is damaged ({shape} {dtype})")
+        try:
+            text = self.read(HEADER).tobytes().decode()
+            depth = _json_depth(text)
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"nested {depth} levels deep, more than {MAX_JSON_DEPTH}")
+            header = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise ModelFileError(f"{self.path}: the {HEADER} entry is damaged: {error}") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ModelFileError(f"{self.path} is not a numpynn file")
+        if header.get("version") != VERSION:
+            raise ModelFileError(
+                f"{self.path} has format version {header.get('version')}; this numpynn "
+                f"reads {VERSION}"
+            )
+        return header
+
+
+# What zipfile, zlib and NumPy's .npy header reader raise on damaged bytes. None of them is
+# a programming error here: every one means the file is not what it claims.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,  # an encrypted entry
+    NotImplementedError,  # an unknown compression method
+    OverflowError,
+    SyntaxError,  # a .npy header that is not a Python literal
+    TypeError,
+    KeyError,
+    IndexError,
+    struct.error,
+    MemoryError,
+)
+
+
+def _plain(error: BaseException) -> str:
+    """An error's message without NumPy's advice to load the file unsafely."""
+    return str(error).split("; allow_pickle")[0].split(". Use allow_pickle")[0] or repr(error)
+
+
+def _json_depth(text: str) -> int:
+    """How deeply the JSON ``text`` nests, strings not counted (checked before parsing)."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest

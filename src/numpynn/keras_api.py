@@ -35,7 +35,7 @@ class LayerNames:
 
     def __init__(self, owner: str):
         self.owner = owner
-        self.by_id: dict[int, str] = {}
+        self.of: dict[object, str] = {}  # keyed by the layer itself: copies and pickles keep it
         self._holder: dict[str, object] = {}  # name -> the member holding it
         self._counters: dict[str, int] = {}
 
@@ -52,7 +52,7 @@ class LayerNames:
             name = self._next(base)
             if isinstance(member, Module) and member.name is None:
                 member._name, member._auto_named = name, True
-        self.by_id[id(member)], self._holder[name] = name, member
+        self.of[member], self._holder[name] = name, member
         return name
 
     def _next(self, base: str) -> str:
@@ -63,12 +63,12 @@ class LayerNames:
         return f"{base}_{count}"
 
     def _rename(self, member) -> None:
-        old = self.by_id[id(member)]
+        old = self.of[member]
         new = self._next(old.rsplit("_", 1)[0])
         if member.name == old:
             member._name = new
         del self._holder[old]
-        self.by_id[id(member)], self._holder[new] = new, member
+        self.of[member], self._holder[new] = new, member
 
 
 def member_is_auto_named(member) -> bool:
@@ -95,7 +95,7 @@ class KerasMethods:
 
     def layer_name(self, layer: Module) -> str:
         """The name of ``layer`` in this model (``dense_1``, or the one the user gave)."""
-        return self._names.by_id[id(layer)]
+        return self._names.of[layer]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Module:
         """The layer called ``name`` (or at position ``index``)."""

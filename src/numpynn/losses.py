@@ -27,6 +27,7 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import names
+from numpynn._checks import check_real
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -55,6 +56,7 @@ class Loss:
 
     def __call__(self, pred, target):
         pred, target = np.asarray(pred), np.asarray(target)
+        check_real(target, self, "target")
         if pred.dtype.kind != "f":
             raise TypeError(f"{self.describe()}: expected a floating prediction, got {pred.dtype}")
         self.denominator = None  # forward may set a weighted count for "mean"

@@ -74,21 +74,21 @@ class Model(KerasMethods, Module):
                     "wrong. Use a second layer, sharing Parameters if the weights must be tied"
                 )
             self._layers.append(node.layer)
-        self._consumed = {id(t) for node in self._nodes for t in node.inputs}
+        self._consumed = {t for node in self._nodes for t in node.inputs}
         self._names = _graph_names(self.inputs, self._layers)
 
     # --- structure ---------------------------------------------------------------------------
 
     def _members(self):
         for layer in self._layers:
-            yield self._names.by_id[id(layer)], layer
+            yield self._names.of[layer], layer
 
     def _tensor_name(self, t: SymbolicTensor) -> str:
-        return self._names.by_id[id(t if t.layer is None else t.layer)]
+        return self._names.of[t if t.layer is None else t.layer]
 
     @property
     def input_names(self) -> list[str]:
-        return [self._names.by_id[id(t)] for t in self.inputs]
+        return [self._names.of[t] for t in self.inputs]
 
     @property
     def output_names(self) -> list[str]:
@@ -111,7 +111,7 @@ class Model(KerasMethods, Module):
             )
             if not fits:
                 raise ValueError(
-                    f"{self.describe()}: expected input {self._names.by_id[id(t)]!r} of shape "
+                    f"{self.describe()}: expected input {self._names.of[t]!r} of shape "
                     f"{shape_text(t.shape)}, got {array.shape}"
                 )
             checked.append(array.astype(dtype, copy=False) if array.dtype.kind == "f" else array)
@@ -172,7 +172,7 @@ class Model(KerasMethods, Module):
     def output_layer(self, index: int = 0) -> Module | None:
         """The layer that makes output ``index``, if that output is used nowhere else."""
         t = self.outputs[index]
-        if t.layer is None or id(t) in self._consumed or sum(o is t for o in self.outputs) > 1:
+        if t.layer is None or t in self._consumed or sum(o is t for o in self.outputs) > 1:
             return None  # its gradient also comes from elsewhere
         return t.layer
 
@@ -185,7 +185,7 @@ class Model(KerasMethods, Module):
     def summary_rows(self):
         """(``name (Type)``, output shape, parameter count, inputs) for each row."""
         for t in self.inputs:
-            yield f"{self._names.by_id[id(t)]} (Input)", t.shape, 0, ""
+            yield f"{self._names.of[t]} (Input)", t.shape, 0, ""
         for node in self._nodes:
             inbound = ", ".join(self._tensor_name(t) for t in node.inputs)
             label = f"{self.layer_name(node.layer)} ({type(node.layer).__name__})"
@@ -203,7 +203,7 @@ class Model(KerasMethods, Module):
         return {
             "name": self.name,
             "inputs": [
-                {"name": self._names.by_id[id(t)], "shape": list(t.shape[1:])} for t in self.inputs
+                {"name": self._names.of[t], "shape": list(t.shape[1:])} for t in self.inputs
             ],
             "layers": layers,
             "outputs": [self._tensor_name(t) for t in self.outputs],
@@ -238,7 +238,7 @@ def _graph_names(inputs, layers) -> LayerNames:
         if member.name and not member_is_auto_named(member):
             result.add(member, base)
     for member, base in members:
-        if id(member) not in result.by_id:
+        if member not in result.of:
             result.add(member, base)
     return result
 

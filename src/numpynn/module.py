@@ -27,6 +27,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from numpynn import names
+from numpynn._checks import check_real
 from numpynn.symbolic import SymbolicTensor, record_call
 
 
@@ -188,7 +189,7 @@ class Module:
         """
         if len(inputs) == 1 and type(inputs[0]) is np.ndarray and not self.multi_input:
             if self.built:  # the common case, with nothing else to decide
-                return self.forward(self.check_input(inputs[0]))
+                return self.forward(self.check_input(check_real(inputs[0], self)))
         if self.multi_input and len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])
         if not self.multi_input and len(inputs) != 1:
@@ -196,11 +197,11 @@ class Module:
         if any(isinstance(x, SymbolicTensor) for x in inputs):
             return self._call_symbolic(inputs)
         if self.multi_input:
-            xs = tuple(np.asarray(x) for x in inputs)
+            xs = tuple(check_real(np.asarray(x), self) for x in inputs)
             if not self.built:
                 self.build(tuple(x.shape for x in xs))
             return self.forward(*self.check_input(xs))
-        x = np.asarray(inputs[0])
+        x = check_real(np.asarray(inputs[0]), self)
         if not self.built:
             self.build(x.shape)
         return self.forward(self.check_input(x))

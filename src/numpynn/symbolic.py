@@ -44,11 +44,12 @@ class SymbolicTensor:
 
 
 def _placeholder(shape):
-    """A zero-strided array of ``shape`` (batch 1), to run a layer's input checks on a
-    symbolic shape without allocating it; None when a size other than the batch is unknown."""
+    """A zero-strided array of ``shape`` (batch 2: BatchNorm in training mode refuses one
+    value per channel), to run a layer's input checks on a symbolic shape without allocating
+    it; None when a size other than the batch is unknown."""
     if None in shape[1:]:
         return None
-    return np.broadcast_to(np.zeros((), get_default_dtype()), (1, *shape[1:]))
+    return np.broadcast_to(np.zeros((), get_default_dtype()), (2, *shape[1:]))
 
 
 def record_call(layer, inputs) -> SymbolicTensor:

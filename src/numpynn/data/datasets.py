@@ -18,6 +18,12 @@ and only then download them from the datasets' public mirrors into the first of
 file's SHA-256 and writing it atomically. Offline with nothing found, the error lists
 where it looked and how to get the data.
 
+Wherever a file is read from, the SHA-256 of its content (decompressed: the same for the
+published ``.gz``, Debian's recompressed copy and a gunzipped file) must be the known one.
+A copy that is altered or damaged is skipped with a warning on the ``numpynn.data`` logger
+(printed to stderr unless logging is configured otherwise), and the next place in the order
+is tried; a download replaces a bad copy in its target folder.
+
 >>> import numpynn as nn
 >>> iris = nn.data.load_iris()
 >>> iris.x.shape, iris.y.shape, iris.class_names
@@ -27,6 +33,7 @@ where it looked and how to get the data.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import pathlib
 from typing import NamedTuple
@@ -34,10 +41,11 @@ from typing import NamedTuple
 import numpy as np
 
 from numpynn._files import atomic_write
-from numpynn.data.idx import read_idx
+from numpynn.data.idx import IDXError, read_idx
 
 BUNDLED = pathlib.Path(__file__).parent / "bundled"
 SYSTEM = pathlib.Path("/usr/share/datasets")
+log = logging.getLogger("numpynn.data")
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -59,6 +67,22 @@ SHA256 = {
         "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",  # noqa: E501
         "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",  # noqa: E501
         "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",  # noqa: E501
+    },
+}
+
+# The SHA-256 of each file's content (the IDX bytes, decompressed), checked wherever it is read.
+CONTENT_SHA256 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",  # noqa: E501
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",  # noqa: E501
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",  # noqa: E501
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",  # noqa: E501
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",  # noqa: E501
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",  # noqa: E501
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",  # noqa: E501
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",  # noqa: E501
     },
 }
 
@@ -127,8 +151,7 @@ def load_fashion_mnist(root=None, flat: bool = True, download: bool = True):
 
 
 def _load_idx_dataset(name, root, flat, download):
-    folder = find_dataset(name, root, download)
-    arrays = {key: read_idx(_file_in(folder, file)) for key, file in FILES.items()}
+    folder, arrays = _find_and_read(name, root, download)
     parts = []
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
@@ -140,6 +163,30 @@ def _load_idx_dataset(name, root, flat, download):
         x = images.astype(np.float32) / 255
         parts.append((x.reshape(len(x), -1) if flat else x[:, None], labels.astype(np.int64)))
     return tuple(parts)
+
+
+def _read_checked(name: str, folder: pathlib.Path, file: str) -> np.ndarray:
+    """One of the four files, its content checked against the known SHA-256."""
+    known = CONTENT_SHA256.get(name, {}).get(file.removesuffix(".gz"))
+    return read_idx(_file_in(folder, file), sha256=known)
+
+
+def _find_and_read(name, root, download):
+    """The first folder in the search order whose four files are there and intact, and their
+    arrays; bad copies are skipped with a warning; a download if none is found."""
+    bad = []
+    for folder in candidate_folders(name, root):
+        if all(_exists(folder, file) for file in FILES.values()):
+            try:
+                return folder, {k: _read_checked(name, folder, f) for k, f in FILES.items()}
+            except IDXError as error:
+                bad.append(f"{error}")
+                log.warning("%s: skipping a bad copy: %s; trying the next place", name, error)
+    folder = _download_or_explain(name, root, download, bad)
+    try:
+        return folder, {k: _read_checked(name, folder, f) for k, f in FILES.items()}
+    except IDXError as error:
+        raise DataNotFoundError(f"{name}: the downloaded copy is bad: {error}") from None
 
 
 def _file_in(folder: pathlib.Path, name: str) -> pathlib.Path:
@@ -162,11 +209,12 @@ def candidate_folders(name: str, root=None) -> list[pathlib.Path]:
 
 
 def find_dataset(name: str, root=None, download: bool = True) -> pathlib.Path:
-    """The folder that holds all four files of ``name``, downloading them if need be."""
+    """The folder that holds all four files of ``name``, intact, downloading them if need be."""
+    return _find_and_read(name, root, download)[0]
+
+
+def _download_or_explain(name: str, root, download: bool, bad: list[str]) -> pathlib.Path:
     folders = candidate_folders(name, root)
-    for folder in folders:
-        if all(_exists(folder, file) for file in FILES.values()):
-            return folder
     if root is not None:
         target = pathlib.Path(root)
     elif os.environ.get("NUMPYNN_DATA"):
@@ -185,8 +233,11 @@ def find_dataset(name: str, root=None, download: bool = True) -> pathlib.Path:
         if name == "fashion-mnist"
         else "copy the four files of the original dataset into one of these folders"
     )
+    found_bad = "".join(f"and skipped a bad copy: {b}\n" for b in bad)
     raise DataNotFoundError(
-        f"{name}: the files {', '.join(FILES.values())} were not found; looked in:\n  {looked}\n"
+        f"{name}: the files {', '.join(FILES.values())} were not found intact; looked in:\n"
+        f"  {looked}\n"
+        + found_bad
         + (f"and the download failed: {'; '.join(problems)}\n" if problems else "")
         + f"To get them: {advice}, or put them in a folder and set NUMPYNN_DATA to it "
         "(or pass root=...)."
@@ -197,10 +248,18 @@ def _exists(folder: pathlib.Path, file: str) -> bool:
     return (folder / file).exists() or (folder / file.removesuffix(".gz")).exists()
 
 
+def _intact(name: str, folder: pathlib.Path, file: str) -> bool:
+    try:
+        _read_checked(name, folder, file)
+    except IDXError:
+        return False
+    return True
+
+
 def _download(name: str, folder: pathlib.Path) -> pathlib.Path:
     folder.mkdir(parents=True, exist_ok=True)
     for file, digest in SHA256[name].items():
-        if _exists(folder, file):
+        if _exists(folder, file) and _intact(name, folder, file):
             continue
         errors = []
         for mirror in MIRRORS[name]:

@@ -107,11 +107,12 @@ class GELU(Module):
     def backward(self, grad):
         x = self.x
         if self.approximate == "tanh":
+            x = np.clip(x, -10, 10)  # beyond, the slope is 0 or 1 to float64 precision
             c = math.sqrt(2 / math.pi)
             t = np.tanh(c * (x + 0.044715 * x**3))
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return grad * (F.normal_cdf(x) + x * pdf)
+        u = np.clip(x, -40, 40)  # x phi(x) is 0 beyond (exp(-800)), and u * u cannot overflow
+        return grad * (F.normal_cdf(x) + u * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi))
 
     def get_config(self):
         return {"approximate": self.approximate}

@@ -23,10 +23,14 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
     grads = _grads(parameters)
     if not grads:
         return 0.0
-    if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1 / norm_type)
+    total = peak = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    if norm_type != math.inf and 0 < peak < math.inf:
+        # ||g|| = peak * ||g / peak||: the powers of entries <= 1 cannot overflow (1e20 ** 2
+        # in float32 would), and the sum is taken in float64
+        powers = sum(
+            float(np.sum((np.abs(g) / peak) ** norm_type, dtype=np.float64)) for g in grads
+        )
+        total = peak * powers ** (1 / norm_type)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads:

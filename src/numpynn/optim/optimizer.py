@@ -48,6 +48,12 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
                 seen.add(id(p))
             self.param_groups.append(group)
+        if "eps" in hyper and any(p.data.dtype == np.float16 for p in self._params()):
+            raise TypeError(
+                f"{type(self).__name__}: float16 parameters are not supported: eps "
+                f"({hyper['eps']}) and small squared gradients round to 0 in float16 and the "
+                "step becomes NaN; train in float32 (model.to(np.float32))"
+            )
         self.state: dict = {}
         self._workspace: dict = {}  # flat scratch buffers, see scratch()
         self._scratch: dict = {}  # each parameter's views of them

@@ -1,0 +1,895 @@
+"""ONNX export and import: serve a numpynn model with ONNX Runtime, run an ONNX graph here.
+
+``nn.onnx.export(model, "model.onnx", example_input)`` writes the model in eval mode (Dropout
+is no node at all, BatchNorm uses its running statistics) as an ONNX graph of opset 17, IR
+version 8 (what ONNX Runtime 1.17 and later read), float32, with a dynamic batch dimension
+and the model's input and output names. The graph is checked with
+``onnx.checker.check_model(full_check=True)`` before the file is written, atomically: a
+layer without an ONNX equivalent is an error that names it, never a partial file.
+
+``nn.onnx.load("model.onnx")`` builds a functional ``nn.Model`` from a graph made of the
+same operators (Gemm, MatMul + Add, Conv, MaxPool, AveragePool, GlobalAveragePool,
+BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus,
+Softmax, LogSoftmax, Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat,
+Sub + Div by constants as ``Normalization``, and the formulas ``export`` writes for GELU
+and Softplus with beta and threshold): PyTorch models exported with
+``torch.onnx.export(..., dynamo=False)`` and numpynn's own exports. An operator outside that
+set is an error naming it and its node.
+
+The packages ``onnx`` (and ``onnxruntime`` to run the result) are imported only here, when
+used: ``pip install "numpynn[onnx]"``. This module is ``numpynn.onnx``; the ``import onnx``
+statements inside it are absolute and reach the package, not this module.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from numpynn import functional as F
+from numpynn import layers as L
+from numpynn._config import get_default_dtype
+from numpynn._files import atomic_write
+from numpynn.model import Input, Model
+from numpynn.module import Module
+from numpynn.sequential import Sequential
+
+OPSET, IR_VERSION = 17, 8
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError('ONNX export and import need onnx: pip install "numpynn[onnx]"') from None
+    return onnx
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+class _Graph:
+    """The nodes and initializers being written, with unique tensor names."""
+
+    def __init__(self, onnx):
+        self.onnx, self.nodes, self.initializers, self.taken = onnx, [], [], set()
+
+    def unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self.taken:
+            i += 1
+            name = f"{base}_{i}"
+        self.taken.add(name)
+        return name
+
+    def constant(self, value, name: str) -> str:
+        value = np.asarray(value)
+        value = value.astype(np.float32) if value.dtype.kind == "f" else value.astype(np.int64)
+        name = self.unique(name)
+        self.initializers.append(self.onnx.numpy_helper.from_array(value, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], name: str, output=None, **attributes) -> str:
+        """Add a node; its output is ``output`` (a reserved name) or a new name from ``name``."""
+        output = output or self.unique(name)
+        self.nodes.append(
+            self.onnx.helper.make_node(op, inputs, [output], name=output, **attributes)
+        )
+        return output
+
+
+def _sizes(layer, shape, value):
+    """The last ``len(shape) - 2`` entries of a pair stored for 2-D (Conv1d keeps (1, k))."""
+    return [int(v) for v in value[-(len(shape) - 2) :]]
+
+
+def _pads(layer, shape, dilation) -> list[int]:
+    """ONNX's pads (all befores, then all afters) for numpynn's padding of ``layer``."""
+    spatial = len(shape) - 2
+    kernel, stride = _sizes(layer, shape, layer.kernel_size), _sizes(layer, shape, layer.stride)
+    if layer.padding == "valid":
+        pairs = [(0, 0)] * spatial
+    elif layer.padding == "same":
+        if None in shape[2:]:
+            raise ValueError(
+                f"onnx.export: {layer.describe()} pads 'same' for the input's size, which must "
+                f"be known; got {shape}: give example_input or input_shape"
+            )
+        pairs = [
+            F.same_padding(n, k, s, d) for n, k, s, d in zip(shape[2:], kernel, stride, dilation)
+        ]
+    else:
+        pairs = [(p, p) for p in _sizes(layer, shape, layer.padding)]
+    return [b for b, _ in pairs] + [a for _, a in pairs]
+
+
+def _export_linear(layer, g, x, shape, name):
+    weight = layer.weight.data
+    if len(shape) == 2:
+        inputs = [x, g.constant(weight, f"{name}.weight")]
+        if layer.bias is not None:
+            inputs.append(g.constant(layer.bias.data, f"{name}.bias"))
+        return g.node("Gemm", inputs, name, transB=1)
+    out = g.node("MatMul", [x, g.constant(weight.T, f"{name}.weight")], name)
+    if layer.bias is not None:
+        out = g.node("Add", [out, g.constant(layer.bias.data, f"{name}.bias")], f"{name}/bias")
+    return out
+
+
+def _export_conv(layer, g, x, shape, name):
+    dilation = _sizes(layer, shape, layer.dilation)
+    inputs = [x, g.constant(layer.weight.data, f"{name}.weight")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, f"{name}.bias"))
+    return g.node(
+        "Conv",
+        inputs,
+        name,
+        kernel_shape=_sizes(layer, shape, layer.kernel_size),
+        strides=_sizes(layer, shape, layer.stride),
+        dilations=dilation,
+        pads=_pads(layer, shape, dilation),
+        group=layer.groups,
+    )
+
+
+def _export_pool(layer, g, x, shape, name):
+    attributes = {
+        "kernel_shape": _sizes(layer, shape, layer.kernel_size),
+        "strides": _sizes(layer, shape, layer.stride),
+        "pads": _pads(layer, shape, [1] * (len(shape) - 2)),
+    }
+    if isinstance(layer, L.AvgPool2d):  # numpynn averages padded zeros too
+        return g.node("AveragePool", [x], name, count_include_pad=1, **attributes)
+    return g.node("MaxPool", [x], name, **attributes)
+
+
+def _export_batch_norm(layer, g, x, shape, name):
+    c = layer.num_features
+    ones, zeros = np.ones(c), np.zeros(c)
+    inputs = [
+        x,
+        g.constant(layer.weight.data if layer.affine else ones, f"{name}.weight"),
+        g.constant(layer.bias.data if layer.affine else zeros, f"{name}.bias"),
+        g.constant(layer.running_mean, f"{name}.running_mean"),
+        g.constant(layer.running_var, f"{name}.running_var"),
+    ]
+    return g.node("BatchNormalization", inputs, name, epsilon=float(layer.eps))
+
+
+def _export_layer_norm(layer, g, x, shape, name):
+    normalized = layer.normalized_shape
+    affine = layer.elementwise_affine
+    inputs = [
+        x,
+        g.constant(layer.weight.data if affine else np.ones(normalized), f"{name}.weight"),
+        g.constant(layer.bias.data if affine else np.zeros(normalized), f"{name}.bias"),
+    ]
+    return g.node(
+        "LayerNormalization", inputs, name, axis=-len(normalized), epsilon=float(layer.eps)
+    )
+
+
+def _export_normalization(layer, g, x, shape, name):
+    broadcast = [1] * len(shape)
+    broadcast[layer.axis % len(shape)] = -1
+    std = np.sqrt(layer.variance)
+    std = np.where(std > 0, std, 1).astype(std.dtype)  # as the layer: constant features centred
+    centred = g.node("Sub", [x, g.constant(layer.mean.reshape(broadcast), f"{name}.mean")], name)
+    return g.node("Div", [centred, g.constant(std.reshape(broadcast), f"{name}.std")], name)
+
+
+def _export_reshape(layer, g, x, shape, name):
+    out = layer.output_shape(shape)
+    if sum(d is None for d in out) > 1:
+        raise ValueError(f"onnx.export: {layer.describe()} on {shape}: sizes must be known")
+    target = [-1 if d is None else d for d in out]
+    return g.node("Reshape", [x, g.constant(np.array(target), f"{name}.shape")], name)
+
+
+def _export_gelu(layer, g, x, shape, name):
+    half = g.constant(0.5, f"{name}.half")
+    one = g.constant(1.0, f"{name}.one")
+    if layer.approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Mul", [x, x], name), x], name)
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.constant(0.044715, name)], name)], name)
+        scaled = g.node("Mul", [inner, g.constant(math.sqrt(2 / math.pi), name)], name)
+        core = g.node("Tanh", [scaled], name)
+    else:  # x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
+        core = g.node("Erf", [g.node("Div", [x, g.constant(math.sqrt(2), name)], name)], name)
+    return g.node("Mul", [g.node("Mul", [x, half], name), g.node("Add", [core, one], name)], name)
+
+
+def _export_softplus(layer, g, x, shape, name):
+    # log(1 + exp(beta x)) / beta, and x itself where beta x > threshold
+    beta = g.constant(layer.beta, f"{name}.beta")
+    bx = g.node("Mul", [x, beta], name)
+    smooth = g.node("Div", [g.node("Softplus", [bx], name), beta], name)
+    linear = g.node("Greater", [bx, g.constant(layer.threshold, f"{name}.threshold")], name)
+    return g.node("Where", [linear, x, smooth], name)
+
+
+def _export_global_average(layer, g, x, shape, name):
+    pooled = g.node("GlobalAveragePool", [x], name)
+    if isinstance(layer, L.GlobalAveragePooling2D):
+        return g.node("Flatten", [pooled], name, axis=1)
+    return pooled
+
+
+def _export_merge(layer, g, xs, shapes, name):
+    if isinstance(layer, L.Concatenate):
+        return g.node("Concat", xs, name, axis=layer.axis)
+    if isinstance(layer, L.Subtract):
+        return g.node("Sub", xs, name)
+    if isinstance(layer, L.Average):
+        return g.node("Mean", xs, name)
+    if isinstance(layer, L.Add):
+        return g.node("Sum", xs, name)
+    out = xs[0]  # Multiply: the product from left to right, as the layer computes it
+    for x in xs[1:]:
+        out = g.node("Mul", [out, x], name)
+    return out
+
+
+def _simple(op, **attributes):
+    def export(layer, g, x, shape, name):
+        values = {k: (v(layer) if callable(v) else v) for k, v in attributes.items()}
+        return g.node(op, [x], name, **values)
+
+    return export
+
+
+def _passthrough(layer, g, x, shape, name):
+    return x  # Dropout and Identity in eval mode: no node at all
+
+
+_EXPORTERS = {
+    L.Linear: _export_linear,
+    L.Conv2d: _export_conv,  # and Conv1d, Conv2D: subclasses
+    L.MaxPool2d: _export_pool,  # and MaxPool1d, MaxPooling2D
+    L.AvgPool2d: _export_pool,
+    L.AdaptiveAvgPool2d: _export_global_average,
+    L.BatchNorm1d: _export_batch_norm,
+    L.BatchNorm2d: _export_batch_norm,
+    L.BatchNormalization: _export_batch_norm,
+    L.LayerNorm: _export_layer_norm,
+    L.Normalization: _export_normalization,
+    L.Flatten: _export_reshape,
+    L.Reshape: _export_reshape,
+    L.Dropout: _passthrough,
+    L.Identity: _passthrough,
+    L.ReLU: _simple("Relu"),
+    L.LeakyReLU: _simple("LeakyRelu", alpha=lambda m: float(m.negative_slope)),
+    L.ELU: _simple("Elu", alpha=lambda m: float(m.alpha)),
+    L.Sigmoid: _simple("Sigmoid"),
+    L.Tanh: _simple("Tanh"),
+    L.Softmax: _simple("Softmax", axis=lambda m: m.axis),
+    L.LogSoftmax: _simple("LogSoftmax", axis=lambda m: m.axis),
+    L.GELU: _export_gelu,
+    L.Softplus: _export_softplus,
+}
+
+
+def _emit(module: Module, g: _Graph, xs: list[str], shapes: list[tuple], name: str):
+    """Write ``module`` applied to the tensors ``xs``; return its output tensors and shapes."""
+    if isinstance(module, Sequential):
+        x, shape = xs[0], shapes[0]
+        for layer in module:
+            (x,), (shape,) = _emit(layer, g, [x], [shape], _join(name, module.layer_name(layer)))
+        return [x], [shape]
+    if isinstance(module, Model):
+        return _emit_graph(module, g, xs, shapes, name)
+    if isinstance(module, L.Activation):
+        return _emit(module.activation, g, xs, shapes, name)
+    if isinstance(module, L.SiLU):  # x sigmoid(x)
+        return [g.node("Mul", [xs[0], g.node("Sigmoid", xs, name)], name)], shapes
+    if module.multi_input:
+        if not isinstance(module, (L.Add, L.Subtract, L.Multiply, L.Average, L.Concatenate)):
+            _unsupported(module, name)
+        return [_export_merge(module, g, xs, shapes, name)], [module.output_shape(tuple(shapes))]
+    export = next((_EXPORTERS[c] for c in type(module).__mro__ if c in _EXPORTERS), None)
+    if export is None:
+        _unsupported(module, name)
+    out = export(module, g, xs[0], shapes[0], name)
+    activation = getattr(module, "activation", None)  # Dense and Conv2D apply one
+    if isinstance(activation, Module) and not isinstance(module, L.Activation):
+        (out,), _ = _emit(activation, g, [out], shapes, f"{name}/activation")
+    return [out], [module.output_shape(shapes[0])]
+
+
+def _join(name: str, child: str) -> str:
+    return f"{name}/{child}" if name else child
+
+
+def _unsupported(module, name):
+    supported = sorted(c.__name__ for c in _EXPORTERS) + ["Activation", "SiLU", "merge layers"]
+    raise TypeError(
+        f"onnx.export: the layer {module.describe()} (at {name!r}) has no ONNX "
+        f"equivalent here; exportable: {', '.join(supported)}, Sequential and Model"
+    )
+
+
+def _graph_calls(model: Model) -> list:
+    """The symbolic tensors of ``model`` that layers compute, each after its inputs."""
+    order, state, stack = [], {}, list(reversed(model.outputs))
+    while stack:
+        t = stack.pop()
+        if t.layer is None or state.get(id(t)) == "done":
+            continue
+        if state.get(id(t)) == "open":  # its inputs are written: now it
+            state[id(t)] = "done"
+            order.append(t)
+            continue
+        state[id(t)] = "open"
+        stack.append(t)
+        stack.extend(p for p in reversed(t.inputs) if state.get(id(p)) != "done")
+    return order
+
+
+def _emit_graph(model: Model, g, xs, shapes, name):
+    values = {id(t): (x, s) for t, x, s in zip(model.inputs, xs, shapes)}
+    for t in _graph_calls(model):
+        ins = [values[id(p)] for p in t.inputs]
+        (out,), (shape,) = _emit(
+            t.layer,
+            g,
+            [x for x, _ in ins],
+            [s for _, s in ins],
+            _join(name, model.layer_name(t.layer)),
+        )
+        values[id(t)] = (out, shape)
+    return [values[id(t)][0] for t in model.outputs], [values[id(t)][1] for t in model.outputs]
+
+
+def _input_shapes(model, example_input, input_shape) -> list[tuple]:
+    """(None, ...) for each input: from the example, the given shape, or the model."""
+    if example_input is not None:
+        examples = example_input if isinstance(example_input, (list, tuple)) else [example_input]
+        return [(None, *np.shape(x)[1:]) for x in examples]
+    if input_shape is not None:
+        several = (
+            isinstance(input_shape, list) and input_shape and not isinstance(input_shape[0], int)
+        )
+        return [(None, *s) for s in (input_shape if several else [input_shape])]
+    if isinstance(model, Model):
+        return [t.shape for t in model.inputs]
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        raise ValueError(
+            "onnx.export: the model's input shape is unknown; give example_input (a batch) or "
+            "input_shape (one sample's shape, without the batch)"
+        )
+    return [tuple(shape)]
+
+
+def export(model: Module, path, example_input=None, input_shape=None) -> None:
+    """Write ``model`` (eval mode, float32) to ``path`` as an ONNX graph, opset 17, IR 8.
+
+    Args:
+        model: a Sequential, a functional Model (several inputs and outputs are kept) or a
+            single layer.
+        example_input: a batch (or a list, one per input); runs the model once, so lazy
+            layers are built. Its batch size does not matter: the batch is dynamic.
+        input_shape: one sample's shape without the batch (a list of them for several
+            inputs), instead of ``example_input``; not needed for a functional Model.
+
+    Inputs and outputs take the model's names (``input_1``, ``dense_2``; ``input`` and
+    ``output`` for a single layer). Weights are written as float32: ONNX Runtime has no
+    float64 convolution on the CPU.
+
+    >>> import os, tempfile, numpy as np, numpynn as nn
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> path = os.path.join(tempfile.mkdtemp(), "mlp.onnx")
+    >>> nn.onnx.export(model, path, input_shape=(4,))
+    >>> import onnxruntime
+    >>> session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    >>> x = np.ones((2, 4), dtype=np.float32)
+    >>> bool(np.allclose(session.run(None, {"input": x})[0], model(x), atol=1e-6))
+    True
+    """
+    onnx = _onnx()
+    was_training = model.training
+    model.eval()
+    try:
+        if example_input is not None:
+            model(example_input)  # builds lazy layers
+        elif input_shape is not None and not model.built:
+            shapes = _input_shapes(model, None, input_shape)
+            model(*[np.zeros((1, *s[1:]), get_default_dtype()) for s in shapes])
+        shapes = _input_shapes(model, example_input, input_shape)
+        input_names, output_names = _io_names(model, len(shapes))
+        g = _Graph(onnx)
+        g.taken.update(input_names + output_names)
+        root = "" if isinstance(model, (Sequential, Model)) else type(model).__name__.lower()
+        outputs, out_shapes = _emit(model, g, list(input_names), shapes, root)
+    finally:
+        model.train(was_training)
+    for i, (out, name) in enumerate(zip(outputs, output_names)):
+        # each output its own named tensor (an output may be an input or another output)
+        outputs[i] = g.node("Identity", [out], name, output=name)
+    helper = onnx.helper
+    graph = helper.make_graph(
+        g.nodes,
+        model.name if isinstance(getattr(model, "name", None), str) else type(model).__name__,
+        [_value_info(onnx, n, s) for n, s in zip(input_names, shapes)],
+        [_value_info(onnx, n, s) for n, s in zip(outputs, out_shapes)],
+        initializer=g.initializers,
+    )
+    proto = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+        producer_name="numpynn",
+    )
+    onnx.checker.check_model(proto, full_check=True)
+    with atomic_write(path) as file:
+        file.write(proto.SerializeToString())
+
+
+def _io_names(model, count: int) -> tuple[list[str], list[str]]:
+    if isinstance(model, Model):
+        return model.input_names, model.output_names
+    if isinstance(model, Sequential):
+        return ["input"], model.output_names
+    return (["input"] if count == 1 else [f"input_{i + 1}" for i in range(count)]), ["output"]
+
+
+def _value_info(onnx, name, shape):
+    dims = ["N" if i == 0 else d for i, d in enumerate(shape)]
+    if any(d is None for d in dims):
+        raise ValueError(
+            f"onnx.export: the size of every axis but the batch must be known: {name} {shape}"
+        )
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims)
+
+
+def export_command(model_path, onnx_path) -> str:
+    """``numpynn export model.npz model.onnx``: the saved model as ONNX; a line to print."""
+    from numpynn.io import load_model
+
+    model = load_model(model_path, compile=False)
+    export(model, onnx_path)
+    inputs = model.input_names if isinstance(model, Model) else ["input"]
+    return f"wrote {onnx_path} (opset {OPSET}; inputs {', '.join(inputs)})"
+
+
+# --- import ----------------------------------------------------------------------------------
+
+_LOADABLE = (
+    "Gemm, MatMul, Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, "
+    "LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, "
+    "Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat, Constant; "
+    "GELU's, Softplus's and Normalization's formulas as export writes them"
+)
+
+
+class _Importer:
+    """Builds the numpynn layers of one ONNX graph, node by node, on symbolic tensors."""
+
+    def __init__(self, onnx, proto, path):
+        self.onnx, self.graph, self.path = onnx, proto.graph, path
+        self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
+        self.constants = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.tensors, self.used_names, self.skip = {}, set(), set()
+        self.consumers: dict[str, list] = {}
+        self.producers = {name: node for node in self.graph.node for name in node.output}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+
+    def fail(self, node, problem):
+        raise ValueError(
+            f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}): {problem}"
+        )
+
+    def attributes(self, node) -> dict:
+        values = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+        return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+    def constant(self, node, name):
+        if name not in self.constants:
+            self.fail(node, f"expected {name!r} to be a constant (an initializer)")
+        return self.constants[name]
+
+    def only_consumer(self, name, op):
+        consumers = self.consumers.get(name, [])
+        outputs = {o.name for o in self.graph.output}
+        if len(consumers) == 1 and consumers[0].op_type == op and name not in outputs:
+            return consumers[0]
+        return None
+
+    def step(self, name, op, const=None, other=None, alone=True):
+        """The consumer of tensor ``name`` that is ``op``, its other operand the scalar
+        constant ``const`` or the tensor ``other`` (when given); None if there is none, or if
+        ``name`` is read elsewhere too (``alone``) and so cannot be folded into one layer."""
+        consumers = self.consumers.get(name, [])
+        if (alone and len(consumers) != 1) or name in {o.name for o in self.graph.output}:
+            return None
+        for node in consumers:
+            rest = [i for i in node.input if i != name] or [name]
+            if node.op_type != op or (other is not None and rest != [other]):
+                continue
+            if const is not None:
+                value = self.constants.get(rest[0])
+                if value is None or value.size != 1 or not np.isclose(value, const, rtol=1e-6):
+                    continue
+            return node
+        return None
+
+    def fold(self, node, nodes, layer, inputs, output) -> bool:
+        """Add ``layer`` in place of ``node`` and ``nodes`` (the rest of a formula), if found."""
+        if not all(nodes):
+            return False
+        self.skip.update(id(n) for n in nodes)
+        self.add(node, layer, inputs, output)
+        return True
+
+    def _gelu(self, node) -> bool:
+        """GELU as ``export`` writes it, from its first node: Div(x, sqrt 2) for the exact
+        form, Mul(x, x) for the tanh form; then (core + 1) * (x * 0.5)."""
+        x = node.input[0]
+        if node.op_type == "Div":
+            chain = [self.step(node.output[0], "Erf")]
+        else:
+            chain = [self.step(node.output[0], "Mul", other=x)]
+            for op, const, other in (
+                ("Mul", 0.044715, None),
+                ("Add", None, x),
+                ("Mul", math.sqrt(2 / math.pi), None),
+                ("Tanh", None, None),
+            ):
+                chain.append(chain[-1] and self.step(chain[-1].output[0], op, const, other))
+        plus = chain[-1] and self.step(chain[-1].output[0], "Add", const=1.0)
+        final = plus and self.step(plus.output[0], "Mul")
+        half = final and self.producers.get(next(i for i in final.input if i != plus.output[0]))
+        if half is None or half.op_type != "Mul" or self.step(half.output[0], "Mul") is not final:
+            return False
+        if x not in half.input or not np.isclose(self.constants.get(half.input[1], 0), 0.5):
+            return False
+        approximate = "none" if node.op_type == "Div" else "tanh"
+        return self.fold(
+            node, [*chain, plus, final, half], L.GELU(approximate), [x], final.output[0]
+        )
+
+    def _softplus(self, node) -> bool:
+        """Softplus(beta, threshold) as ``export`` writes it, from Mul(x, beta):
+        Where(beta x > threshold, x, Softplus(beta x) / beta)."""
+        x, beta = node.input[0], self.constants[node.input[1]]
+        bx = node.output[0]
+        if beta.size != 1 or len(self.consumers.get(bx, [])) != 2:
+            return False
+        smooth = self.step(bx, "Softplus", alone=False)
+        divided = smooth and self.step(smooth.output[0], "Div", const=float(beta))
+        greater = self.step(bx, "Greater", alone=False)
+        threshold = greater and self.constants.get(greater.input[1])
+        where = greater and self.step(greater.output[0], "Where")
+        if threshold is None or where is None or divided is None:
+            return False
+        if list(where.input) != [greater.output[0], x, divided.output[0]]:
+            return False
+        layer = L.Softplus(float(beta), float(threshold))
+        return self.fold(node, [smooth, divided, greater, where], layer, [x], where.output[0])
+
+    def add(self, node, layer, inputs, output=None):
+        """Call ``layer`` on the symbolic tensors named ``inputs``; name it after the node."""
+        name = node.name.replace("/", "_").strip("_") or None
+        if name is not None and name not in self.used_names:
+            layer.name = name
+            self.used_names.add(name)
+        try:
+            out = layer(*[self.tensors[i] for i in inputs])
+        except (ValueError, TypeError) as error:
+            self.fail(node, str(error))
+        self.tensors[output or node.output[0]] = out
+        return layer
+
+    def run(self):
+        inputs = []
+        for value in self.graph.input:
+            if value.name in self.constants:
+                continue  # older exporters list the initializers as inputs too
+            dims = value.type.tensor_type.shape.dim
+            shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+            if None in shape[1:]:
+                raise ValueError(
+                    f"onnx.load: {self.path}: input {value.name!r} has unknown sizes {shape} "
+                    "beyond the batch; numpynn needs them fixed"
+                )
+            inputs.append(Input(shape[1:], name=value.name))
+            self.tensors[value.name] = inputs[-1]
+            self.used_names.add(value.name)
+        for node in self.graph.node:
+            if id(node) in self.skip:
+                continue
+            method = getattr(self, f"op_{node.op_type}", None)
+            if node.domain not in ("", "ai.onnx") or method is None:
+                raise ValueError(
+                    f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}) "
+                    f"has no numpynn layer; supported: {_LOADABLE}"
+                )
+            method(node, self.attributes(node))
+        outputs = []
+        for value in self.graph.output:
+            if value.name not in self.tensors:
+                raise ValueError(f"onnx.load: {self.path}: output {value.name!r} is a constant")
+            outputs.append(self.tensors[value.name])
+        return Model(inputs, outputs, name=self.graph.name or None).eval()
+
+    # each op_X(node, attributes) adds the layers of one node (or of a fused pair)
+
+    def op_Constant(self, node, a):
+        tensor = a.get("value")
+        if tensor is None:
+            self.fail(node, "only tensor constants are supported")
+        self.constants[node.output[0]] = self.onnx.numpy_helper.to_array(tensor)
+
+    def op_Gemm(self, node, a):
+        if a.get("transA", 0):
+            self.fail(node, "transA=1 is not supported")
+        weight = self.constant(node, node.input[1]).astype(np.float64) * a.get("alpha", 1.0)
+        weight = weight if a.get("transB", 0) else weight.T  # (out, in)
+        bias = None
+        if len(node.input) > 2 and node.input[2]:
+            bias = self.constant(node, node.input[2]) * a.get("beta", 1.0)
+            bias = np.broadcast_to(bias, (weight.shape[0],))
+        self._linear(node, weight, bias, node.output[0])
+
+    def op_MatMul(self, node, a):
+        if node.input[1] not in self.constants or self.constants[node.input[1]].ndim != 2:
+            self.fail(node, "only a product with a constant matrix (a Linear layer) is supported")
+        weight, bias, output = self.constants[node.input[1]].T, None, node.output[0]
+        add = self.only_consumer(node.output[0], "Add")
+        if add is not None:
+            other = [i for i in add.input if i != node.output[0]]
+            if len(other) == 1 and other[0] in self.constants:
+                candidate = self.constants[other[0]]
+                if candidate.shape == (weight.shape[0],):
+                    bias, output = candidate, add.output[0]
+                    self.skip.add(id(add))
+        self._linear(node, weight, bias, output)
+
+    def _linear(self, node, weight, bias, output):
+        layer = L.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+        _fill(layer.weight, weight)
+        if bias is not None:
+            _fill(layer.bias, bias)
+        self.add(node, layer, node.input[:1], output)
+
+    def _padding(self, node, a, shape, kernel, stride, dilation):
+        """numpynn's padding for ONNX's pads (or auto_pad) on an input of ``shape``."""
+        auto = a.get("auto_pad", "NOTSET")
+        spatial = len(kernel)
+        if auto == "VALID":
+            return 0
+        if auto == "SAME_UPPER":
+            return "same"
+        if auto != "NOTSET":
+            self.fail(node, f"auto_pad={auto} is not supported")
+        pads = list(a.get("pads", [0] * 2 * spatial))
+        pairs = list(zip(pads[:spatial], pads[spatial:]))
+        if all(b == e for b, e in pairs):
+            return tuple(b for b, _ in pairs) if spatial == 2 else pairs[0][0]
+        same = [
+            F.same_padding(n, k, s, d) for n, k, s, d in zip(shape[2:], kernel, stride, dilation)
+        ]
+        if pairs == same:
+            return "same"
+        self.fail(node, f"asymmetric pads {pads} are supported only as 'same' padding")
+
+    def op_Conv(self, node, a):
+        weight = self.constant(node, node.input[1])
+        spatial = weight.ndim - 2
+        if spatial not in (1, 2):
+            self.fail(node, f"{spatial}-D convolution is not supported")
+        kernel = list(weight.shape[2:])
+        stride, dilation = a.get("strides", [1] * spatial), a.get("dilations", [1] * spatial)
+        shape = self.tensors[node.input[0]].shape
+        padding = self._padding(node, a, shape, kernel, stride, dilation)
+        group = a.get("group", 1)
+        bias = self.constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        cls = L.Conv2d if spatial == 2 else L.Conv1d
+        one = (lambda v: v) if spatial == 2 else (lambda v: v[0])
+        layer = cls(
+            weight.shape[1] * group,
+            weight.shape[0],
+            one(kernel),
+            stride=one(stride),
+            padding=padding,
+            dilation=one(dilation),
+            groups=group,
+            bias=bias is not None,
+        )
+        _fill(layer.weight, weight)
+        if bias is not None:
+            _fill(layer.bias, bias)
+        self.add(node, layer, node.input[:1])
+
+    def _pool(self, node, a, average):
+        if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
+            self.fail(node, "ceil_mode and dilations are not supported")
+        if len(node.output) > 1 and node.output[1]:
+            self.fail(node, "the indices output is not supported")
+        kernel = list(a["kernel_shape"])
+        stride = list(a.get("strides", [1] * len(kernel)))
+        shape = self.tensors[node.input[0]].shape
+        padding = self._padding(node, a, shape, kernel, stride, [1] * len(kernel))
+        if average and padding != 0 and not a.get("count_include_pad", 0):
+            self.fail(node, "count_include_pad=0 with padding is not supported")
+        if len(kernel) == 2:
+            cls = L.AvgPool2d if average else L.MaxPool2d
+            layer = cls(tuple(kernel), tuple(stride), padding)
+        elif len(kernel) == 1 and not average:
+            layer = L.MaxPool1d(kernel[0], stride[0], padding)
+        else:
+            self.fail(node, f"{len(kernel)}-D {'average' if average else 'max'} pooling")
+        self.add(node, layer, node.input[:1])
+
+    def op_MaxPool(self, node, a):
+        self._pool(node, a, average=False)
+
+    def op_AveragePool(self, node, a):
+        self._pool(node, a, average=True)
+
+    def op_GlobalAveragePool(self, node, a):
+        self.add(node, L.AdaptiveAvgPool2d(1), node.input[:1])
+
+    def op_BatchNormalization(self, node, a):
+        if a.get("training_mode", 0):
+            self.fail(node, "training_mode=1 is not supported")
+        scale, bias, mean, var = (self.constant(node, n) for n in node.input[1:5])
+        rank = len(self.tensors[node.input[0]].shape)
+        cls = L.BatchNorm2d if rank == 4 else L.BatchNorm1d
+        layer = cls(
+            len(mean), eps=a.get("epsilon", 1e-5), momentum=round(1 - a.get("momentum", 0.9), 12)
+        )
+        for target, value in ((layer.weight, scale), (layer.bias, bias)):
+            _fill(target, value)
+        layer.running_mean[...], layer.running_var[...] = mean, var
+        self.add(node, layer, node.input[:1])
+
+    def op_LayerNormalization(self, node, a):
+        scale = self.constant(node, node.input[1])
+        rank = len(self.tensors[node.input[0]].shape)
+        if a.get("axis", -1) % rank != rank - scale.ndim:
+            self.fail(
+                node, f"axis {a.get('axis', -1)} does not match the scale's shape {scale.shape}"
+            )
+        layer = L.LayerNorm(scale.shape, eps=a.get("epsilon", 1e-5))
+        _fill(layer.weight, scale)
+        if len(node.input) > 2 and node.input[2]:
+            _fill(layer.bias, self.constant(node, node.input[2]))
+        self.add(node, layer, node.input[:1])
+
+    def op_Relu(self, node, a):
+        self.add(node, L.ReLU(), node.input[:1])
+
+    def op_LeakyRelu(self, node, a):
+        self.add(node, L.LeakyReLU(a.get("alpha", 0.01)), node.input[:1])
+
+    def op_Elu(self, node, a):
+        self.add(node, L.ELU(a.get("alpha", 1.0)), node.input[:1])
+
+    def op_Sigmoid(self, node, a):
+        self.add(node, L.Sigmoid(), node.input[:1])
+
+    def op_Tanh(self, node, a):
+        self.add(node, L.Tanh(), node.input[:1])
+
+    def op_Softplus(self, node, a):
+        self.add(node, L.Softplus(), node.input[:1])
+
+    def _softmax(self, node, a, cls):
+        rank = len(self.tensors[node.input[0]].shape)
+        axis = a.get("axis", -1 if self.opset >= 13 else 1)
+        if self.opset < 13 and axis % rank != rank - 1:
+            self.fail(node, "before opset 13, only a softmax over the last axis is supported")
+        self.add(node, cls(axis), node.input[:1])
+
+    def op_Softmax(self, node, a):
+        self._softmax(node, a, L.Softmax)
+
+    def op_LogSoftmax(self, node, a):
+        self._softmax(node, a, L.LogSoftmax)
+
+    def op_Identity(self, node, a):
+        self.add(node, L.Identity(), node.input[:1])
+
+    def op_Dropout(self, node, a):
+        if len(node.output) > 1 and node.output[1] in self.consumers:
+            self.fail(node, "the mask output is not supported")
+        self.tensors[node.output[0]] = self.tensors[node.input[0]]  # eval mode: nothing
+
+    def op_Flatten(self, node, a):
+        if a.get("axis", 1) != 1:
+            self.fail(node, f"only axis=1 is supported, got {a.get('axis')}")
+        self.add(node, L.Flatten(), node.input[:1])
+
+    def op_Reshape(self, node, a):
+        target = [int(d) for d in self.constant(node, node.input[1])]
+        shape = self.tensors[node.input[0]].shape
+        if (
+            a.get("allowzero", 0)
+            or target[0] not in (0, -1)
+            or (target[0] == -1 and -1 in target[1:])
+        ):
+            self.fail(node, f"the shape {target} must keep the batch first")
+        sample = [shape[i] if d == 0 else d for i, d in enumerate(target)][1:]
+        self.add(node, L.Reshape(*sample), node.input[:1])
+
+    def _merge(self, node, layer):
+        if any(i in self.constants for i in node.input):
+            self.fail(node, "an operation with a constant is not a numpynn layer")
+        if len(node.input) == 1:
+            layer = L.Identity()
+        self.add(node, layer, list(node.input))
+
+    def op_Add(self, node, a):
+        self._merge(node, L.Add())
+
+    def op_Sum(self, node, a):
+        self._merge(node, L.Add())
+
+    def op_Mul(self, node, a):
+        if node.input[0] == node.input[1] and self._gelu(node):
+            return
+        if node.input[1] in self.constants and self._softplus(node):
+            return
+        self._merge(node, L.Multiply())
+
+    def op_Div(self, node, a):
+        divisor = self.constants.get(node.input[1])
+        if divisor is not None and np.isclose(divisor, math.sqrt(2)).all() and self._gelu(node):
+            return
+        self.fail(node, "a division is supported only inside GELU and Normalization")
+
+    def op_Mean(self, node, a):
+        self._merge(node, L.Average())
+
+    def op_Concat(self, node, a):
+        self._merge(node, L.Concatenate(a["axis"]))
+
+    def op_Sub(self, node, a):
+        if node.input[1] not in self.constants:
+            return self._merge(node, L.Subtract())
+        div = self.only_consumer(node.output[0], "Div")  # (x - mean) / std: Normalization
+        mean = self.constants[node.input[1]]
+        std = self.constants.get(div.input[1]) if div is not None else None
+        if std is None or std.shape != mean.shape or div.input[0] != node.output[0]:
+            self.fail(node, "a subtraction of a constant is supported only as (x - mean) / std")
+        rank = len(self.tensors[node.input[0]].shape)
+        axes = [i for i, d in enumerate(mean.shape) if d != 1]
+        if mean.ndim != rank or len(axes) > 1:
+            self.fail(node, f"the mean's shape {mean.shape} is not along one axis")
+        axis = axes[0] if axes else rank - 1
+        variance = (std.astype(np.float64) ** 2).reshape(-1)
+        layer = L.Normalization(axis=axis, mean=mean.reshape(-1), variance=variance)
+        self.skip.add(id(div))
+        self.add(node, layer, node.input[:1], div.output[0])
+
+
+def _fill(parameter, value) -> None:
+    value = np.asarray(value)
+    if value.shape != parameter.data.shape:
+        raise ValueError(
+            f"onnx.load: {parameter.name} has shape {value.shape}, expected {parameter.shape}"
+        )
+    parameter.data[...] = value
+
+
+def load(path) -> Model:
+    """A functional ``nn.Model`` (in eval mode) computing the ONNX graph at ``path``.
+
+    Inputs keep their names and fixed sizes (the batch may be dynamic); layers are named
+    after the nodes. Errors name the operator and node that numpynn cannot express.
+    """
+    onnx = _onnx()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no ONNX file at {path}")
+    try:
+        proto = onnx.load(path)
+    except Exception as error:  # protobuf's DecodeError and friends
+        raise ValueError(f"onnx.load: {path} is not a readable ONNX file: {error}") from None
+    return _Importer(onnx, proto, path).run()

@@ -342,4 +342,6 @@ def test_keras_names_choose_the_logits_or_probability_version():
     softmax = nn.Sequential(nn.Input(shape=(3,)), nn.Dense(3, activation="softmax"))
     smoothed = nn.objective.Objective(softmax, nn.CategoricalCrossentropy(label_smoothing=0.1))
     smoothed = smoothed.fused[0][1]
+    ignoring = nn.objective.Objective(softmax, nn.CategoricalCrossentropy(ignore_index=2))
+    assert ignoring.fused[0][1].ignore_index == 2
     assert type(smoothed) is nn.CrossEntropyLoss and smoothed.label_smoothing == 0.1

@@ -170,9 +170,9 @@ def _logits_pair(model: Module, index: int, loss: Loss):
     Softmax / Sigmoid scored by the matching probability loss; None otherwise."""
     activation = output_activation(model, index)
     if type(loss) is CategoricalCrossentropy and isinstance(activation, Softmax):
-        return activation, CrossEntropyLoss(loss.weight, loss.reduction, loss.label_smoothing)
+        return activation, CrossEntropyLoss(**loss.get_config())  # the same settings
     if type(loss) is BCELoss and isinstance(activation, Sigmoid):
-        return activation, BCEWithLogitsLoss(loss.reduction)
+        return activation, BCEWithLogitsLoss(**loss.get_config())
     return None
 
 

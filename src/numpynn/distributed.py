@@ -61,6 +61,7 @@ import numpy as np
 
 from numpynn import names, training
 from numpynn._config import get_rng
+from numpynn._threads import set_num_threads
 from numpynn.callbacks import Callback, CSVLogger, ModelCheckpoint, ProgbarLogger
 from numpynn.data import DataLoader
 from numpynn.optim.optimizer import Optimizer
@@ -146,10 +147,9 @@ def _one_thread_per_rank() -> None:
     if any(name in os.environ for name in THREAD_VARIABLES):
         return  # the user chose
     try:
-        from threadpoolctl import threadpool_limits
+        set_num_threads(1)
     except ImportError:
-        return  # documented: set OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for mpiexec
-    threadpool_limits(1)
+        return  # no threadpoolctl: documented, set OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 
 def abort(context: Context, error: BaseException) -> None:

@@ -12,9 +12,9 @@ compete for the same cores)::
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 mpiexec -n 4 python train.py
     srun -n 64 --mpi=pmi2 python train.py          # Slurm, with an MPICH-based mpi4py
 
-``fit`` (``model.fit``, ``nn.fit``, ``numpynn train``) goes data-parallel by itself when it
-finds it was started by ``mpiexec``/``srun`` with more than one rank, or with
-``distributed=True``; see ``fit`` below. A hand-written loop uses the parts::
+``model.fit`` (and ``numpynn train``) goes data-parallel by itself when it finds it was
+started by ``mpiexec``/``srun`` with more than one rank, or with ``distributed=True``;
+``distributed.fit`` below is the same for any Module, as ``nn.fit`` is for one process. A hand-written loop uses the parts::
 
     ctx = distributed.init()                       # rank, size; size 1 without mpiexec
     opt = distributed.DistributedOptimizer(nn.optim.Adam(model.parameters()))
@@ -435,7 +435,7 @@ def fit(model, x, y=None, *, optimizer, **options):
     """
     context = init()
     if not context.distributed:
-        return training.fit(model, x, y, optimizer=optimizer, distributed=False, **options)
+        return training.fit(model, x, y, optimizer=optimizer, **options)
     try:
         return _fit(context, model, x, y, optimizer, options)
     except BaseException as error:  # every rank must end, whatever it was
@@ -465,7 +465,6 @@ def _fit(context: Context, model, x, y, optimizer, options: dict):
         loader,
         optimizer=optimizer,
         callbacks=[average, *callbacks, _AgreeToStop(context)],
-        distributed=False,
         **{k: v for k, v in options.items() if k not in ("shuffle", "seed")},
     )
 

@@ -57,7 +57,6 @@ def fit(
     sample_weight=None,
     initial_epoch: int = 0,
     seed: Seed = None,
-    distributed: bool | None = None,
 ) -> History:
     """Train ``model`` on arrays ``x``, ``y`` for ``epochs`` epochs; return a ``History``.
 
@@ -86,14 +85,9 @@ def fit(
     with a ``TerminateOnNaN`` callback quietly, otherwise with a ``FloatingPointError``
     naming the epoch and batch.
 
-    Started by ``mpiexec``/``srun`` with several ranks, or with ``distributed=True``, it
-    trains data-parallel over MPI: see ``numpynn.distributed.fit``.
+    Data-parallel training over MPI is ``numpynn.distributed.fit`` (the same arguments);
+    ``model.fit`` chooses it by itself under ``mpiexec``/``srun``.
     """
-    from numpynn import distributed as data_parallel  # the same layer; MPI only when used
-
-    if data_parallel.wanted(distributed, optimizer):  # fit's own arguments, passed on
-        arguments = {k: v for k, v in locals().items() if k not in ("distributed", "data_parallel")}
-        return data_parallel.fit(**arguments)
     objective = as_objective(model, loss, metrics, loss_weights)
     _check_epochs(epochs, initial_epoch)
     data = Samples.from_fit_arguments(model, objective, x, y, sample_weight, class_weight)

@@ -159,6 +159,7 @@ def abort(context: Context, error: BaseException) -> None:
     sys.stderr.write(f"numpynn.distributed: rank {context.rank} of {context.size} failed:\n")
     sys.stderr.write("".join(lines))
     sys.stderr.flush()
+    time.sleep(1.0)  # the launcher forwards the message before MPI_Abort ends its proxies
     context.comm.Abort(1)
     os._exit(1)  # MPI_Abort may return before the launcher ends this process
 

@@ -22,6 +22,7 @@ LAYERS = [
     {"callbacks"},
     {"objective"},
     {"training"},
+    {"distributed"},
     {"summary"},
     {"keras_api"},
     {"model", "sequential"},
@@ -44,6 +45,7 @@ def layer_of(module_name: str) -> int:
 def test_import_is_light():
     heavy = "('torch', 'matplotlib', 'scipy', 'tqdm')"
     heavy = heavy[:-1] + ", 'onnx', 'onnxruntime', 'safetensors', 'sklearn')"  # interop extras
+    heavy = heavy[:-1] + ", 'mpi4py')"  # the mpi extra
     code = f"import sys, numpynn; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

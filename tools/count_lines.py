@@ -3,7 +3,7 @@
     python tools/count_lines.py
 
 The core (module, functional, init, layers, losses, optim, gradcheck) should stay well
-under 3,000 lines: size is a design value.
+under 4,000 lines with the sequence layers (DESIGN.md): size is a design value.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
         if name.split("/")[0].removesuffix(".py") in CORE:
             core += n
         print(f"{n:6d}  {name}")
-    print(f"{total:6d}  total ({core} in the core; budget 3,000)")
+    print(f"{total:6d}  total ({core} in the core; budget 4,000)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+from numpynn import distributed as distributed_training
 from numpynn import io, names, training
 from numpynn.callbacks import History
 from numpynn.data import DataLoader
@@ -162,17 +163,24 @@ class KerasMethods:
         sample_weight=None,
         initial_epoch: int = 0,
         seed=None,
+        distributed: bool | None = None,
     ) -> History:
         """Train for ``epochs`` epochs; see ``numpynn.training.fit`` for every argument.
         Returns a History (also kept as ``model.history``); a second ``fit`` continues with
-        the same optimizer and its state."""
+        the same optimizer and its state.
+
+        Under ``mpiexec``/``srun`` with several ranks (or with ``distributed=True``, or an
+        optimizer wrapped by ``DistributedOptimizer``) it trains data-parallel: see
+        ``numpynn.distributed.fit``; ``distributed=False`` keeps every rank on its own."""
         objective = self._compiled_objective("fit")
-        self.history = training.fit(
+        optimizer = self._optimizer_for(x)
+        data_parallel = distributed_training.wanted(distributed, optimizer)
+        self.history = (distributed_training.fit if data_parallel else training.fit)(
             self,
             x,
             y,
             loss=objective,
-            optimizer=self._optimizer_for(x),
+            optimizer=optimizer,
             batch_size=batch_size,
             epochs=epochs,
             verbose=verbose,

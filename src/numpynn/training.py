@@ -84,6 +84,9 @@ def fit(
     A loss that is NaN or infinite stops training before the step that would apply it:
     with a ``TerminateOnNaN`` callback quietly, otherwise with a ``FloatingPointError``
     naming the epoch and batch.
+
+    Data-parallel training over MPI is ``numpynn.distributed.fit`` (the same arguments);
+    ``model.fit`` chooses it by itself under ``mpiexec``/``srun``.
     """
     objective = as_objective(model, loss, metrics, loss_weights)
     _check_epochs(epochs, initial_epoch)

@@ -1,8 +1,7 @@
-"""DataLoader: mini-batches of arrays, shuffled anew each epoch."""
+"""DataLoader: mini-batches of arrays, shuffled anew each epoch, optionally one rank's shard."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -18,13 +17,26 @@ class DataLoader:
         batch_size: samples per batch; the last batch may be smaller unless ``drop_last``.
         shuffle: a new random order at every pass (every ``for`` loop over the loader).
         seed: int or Generator for the order (default: the library's generator).
+        shard: ``(rank, size)`` for data-parallel training (``numpynn.distributed``): each
+            step takes one *global* batch of ``batch_size * size`` samples of the epoch's
+            order and this loader yields piece ``rank`` of it, so the ``size`` loaders
+            together visit every sample once per epoch, and step k of all ranks together is
+            batch k of ``DataLoader(x, y, batch_size * size, shuffle, seed=seed)``. The
+            last global batch is split as evenly as possible (shards differ by at most one
+            sample); if it holds fewer samples than there are ranks, it is left out (a rank
+            would have nothing to compute). With ``shuffle``, every rank must draw the same
+            order, so ``seed`` is required: the same int on every rank.
 
-    Yields ``(xb, yb)``, or ``xb`` alone when there is no ``y``.
+    Yields ``(xb, yb)``, or ``xb`` alone when there is no ``y``. ``last_batch_size`` is the
+    number of samples in the batch yielded last.
 
     >>> import numpy as np, numpynn as nn
     >>> loader = nn.data.DataLoader(np.arange(10), np.arange(10) * 2, batch_size=4)
     >>> len(loader), [len(xb) for xb, _ in loader]
     (3, [4, 4, 2])
+    >>> shard = nn.data.DataLoader(np.arange(10), batch_size=2, shard=(1, 2))  # rank 1 of 2
+    >>> [xb.tolist() for xb in shard]
+    [[2, 3], [6, 7], [9]]
     """
 
     def __init__(
@@ -35,6 +47,7 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: Seed = None,
+        shard: tuple[int, int] | None = None,
     ):
         self.x = np.asarray(x)
         self.y = None if y is None else np.asarray(y)
@@ -43,17 +56,45 @@ class DataLoader:
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.rank, self.size = _check_shard(shard, shuffle, seed)
         self._rng = None if seed is None else get_rng(seed)
+        self.last_batch_size = 0
 
     def __len__(self) -> int:
-        rounding = math.floor if self.drop_last else math.ceil
-        return rounding(len(self.x) / self.batch_size)
+        step = self.batch_size * self.size
+        if self.drop_last:
+            return len(self.x) // step
+        full, rest = divmod(len(self.x), step)
+        return full + (rest >= self.size)  # a rest smaller than the ranks is left out
 
     def __iter__(self) -> Iterator:
-        n = len(self.x)
+        n, step = len(self.x), self.batch_size * self.size
         order = (self._rng or get_rng()).permutation(n) if self.shuffle else None
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            end = min(start + self.batch_size, n)
-            index = slice(start, end) if order is None else order[start:end]
+        for start in range(0, len(self) * step, step):
+            end = min(start + step, n)
+            # this rank's piece of the global batch [start, end): sizes differ by at most 1
+            share, extra = divmod(end - start, self.size)
+            first = start + self.rank * share + min(self.rank, extra)
+            last = first + share + (self.rank < extra)
+            index = slice(first, last) if order is None else order[first:last]
             xb = self.x[index]
+            self.last_batch_size = len(xb)
             yield xb if self.y is None else (xb, self.y[index])
+
+
+def _check_shard(shard, shuffle: bool, seed) -> tuple[int, int]:
+    if shard is None:
+        return 0, 1
+    try:
+        rank, size = (int(v) for v in shard)
+    except (TypeError, ValueError):
+        raise TypeError(f"DataLoader: shard must be a pair (rank, size), got {shard!r}") from None
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"DataLoader: shard=(rank, size) needs 0 <= rank < size, got {shard}")
+    if shuffle and size > 1 and seed is None:
+        raise ValueError(
+            "DataLoader: shuffle with shard=(rank, size) needs seed=, the same int on every "
+            "rank, so that all ranks draw the same order (numpynn.distributed.shared_seed() "
+            "gives one)"
+        )
+    return rank, size

@@ -3,8 +3,10 @@
 import ast
 import datetime
 import json
+import os
 import pathlib
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -580,3 +582,18 @@ def test_every_function_is_under_50_lines(module):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]
     assert functions and [f for f in functions if f[1] >= 50] == []
+
+
+def test_under_mpiexec_rank_0_alone_prints_and_writes_the_run(tmp_path):
+    pytest.importorskip("mpi4py", reason='data-parallel training needs "numpynn[mpi]"')
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        pytest.skip("needs mpiexec (an MPI installation)")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    command = [mpiexec, "-n", "2", sys.executable, "-m", "numpynn", "train", "--epochs", "2"]
+    result = subprocess.run(
+        [*command, "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2 and "run folder: " in result.stdout
+    assert len(list((tmp_path / "runs").iterdir())) == 1

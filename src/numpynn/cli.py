@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 import numpynn
-from numpynn import data, metrics, names, plot, report
+from numpynn import data, distributed, metrics, names, plot, report
 from numpynn._config import manual_seed
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
@@ -618,7 +618,8 @@ def train(args) -> int:
     with _timed(timings, "load data"):
         split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
     model, x_train, x_test, layout = _build(args, settings, split)
-    if not args.quiet:
+    main_rank = distributed.init().is_main  # under mpiexec, rank 0 prints and writes
+    if not args.quiet and main_rank:
         sizes = f"{len(x_train):,} training and {len(x_test):,} test samples"
         print(f"{settings.source}: {sizes}; {layout}")
     with _timed(timings, "train"):
@@ -633,6 +634,8 @@ def train(args) -> int:
         )
     with _timed(timings, "test"):
         probabilities = model.predict(x_test, batch_size=1024)
+    if not main_rank:
+        return 0
     out = run_folder(args.out, started)
     model.metadata = _metadata_of_run(args, settings, split)
     run = {
@@ -762,7 +765,9 @@ def _add_train(commands) -> None:
         "train",
         help="train a network and write a model, metrics and plots",
         description="Train a classifier and write model.npz, metrics.json and plots to a "
-        "run folder. Options not given take the dataset's defaults, shown below.",
+        "run folder. Options not given take the dataset's defaults, shown below. Started "
+        'by mpiexec (pip install "numpynn[mpi]"), e.g. OMP_NUM_THREADS=1 mpiexec -n 2 '
+        "numpynn train, it trains data-parallel over the ranks and rank 0 writes the run.",
     )
     source = t.add_argument_group("data")
     source.add_argument("--dataset", choices=DATASETS, help="a dataset by name (default: digits)")

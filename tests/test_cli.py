@@ -597,3 +597,21 @@ def test_under_mpiexec_rank_0_alone_prints_and_writes_the_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 2 and "run folder: " in result.stdout
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+def test_threads_reach_blas_and_are_recorded(tmp_path, capsys):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="--threads needs threadpoolctl")
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                if pool["user_api"] == "blas"}  # fmt: skip
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):  # put back afterwards
+        args = ["train", "--quiet", "--epochs", "1", "--threads", "1", "--out", tmp_path / "r"]
+        code, _, err = run_main(args, capsys)
+        assert code == 0, err
+        assert blas_threads() == {1}
+        settings = json.loads((tmp_path / "r" / "metrics.json").read_text())["settings"]
+        assert settings["threads"] == 1
+    code, _, err = run_main(["train", "--threads", "0"], capsys)
+    assert code == 2 and "--threads" in err

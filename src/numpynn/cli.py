@@ -36,6 +36,7 @@ import numpy as np
 import numpynn
 from numpynn import data, distributed, metrics, names, plot, report
 from numpynn._config import manual_seed
+from numpynn._threads import set_num_threads
 from numpynn._files import atomic_write
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization, Reshape
@@ -614,6 +615,7 @@ def _timed(timings: dict, phase: str):
 def train(args) -> int:
     started, timings = datetime.datetime.now(), {}
     settings = _settings(args)
+    args.threads = _use_threads(args.threads)  # the count used, recorded with the settings
     manual_seed(args.seed)
     with _timed(timings, "load data"):
         split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
@@ -658,6 +660,7 @@ def _settings_record(args, settings: Settings) -> dict:
         "optimizer": args.optimizer,
         "seed": args.seed,
         "validation_split": args.validation_split,
+        "threads": args.threads,
     }
 
 
@@ -829,6 +832,32 @@ def _add_network_options(group) -> None:
         help=f"learning rate (default with adam: {_per_dataset('lr')}; else the optimizer's)",
     )
     group.add_argument("--seed", type=_whole_number(0), metavar="N", default=0, help="default: 0")
+    group.add_argument(
+        "--threads",
+        type=_thread_count,
+        metavar="N",
+        default="auto",
+        help="BLAS threads: a count, or auto (one when no core is idle; results can differ "
+        "in the last digits between counts, so give a count to repeat a run bit for bit). "
+        'Needs threadpoolctl (pip install "numpynn[threads]") (default: auto)',
+    )
+
+
+def _thread_count(text: str):
+    return text if text == "auto" else _whole_number(1)(text)
+
+
+def _use_threads(threads) -> int | None:
+    """Set NumPy's BLAS threads for this run (2 threads on busy cores made training up to 10x
+    slower, benchmarks/README.md); without threadpoolctl, ``auto`` leaves them as they are."""
+    try:
+        return set_num_threads(threads)
+    except ImportError:
+        if threads != "auto":
+            raise UsageError(
+                'numpynn train: --threads needs threadpoolctl: pip install "numpynn[threads]"'
+            ) from None
+        return None
 
 
 def _add_model_commands(commands) -> None:

@@ -14,7 +14,8 @@ compete for the same cores)::
 
 ``model.fit`` (and ``numpynn train``) goes data-parallel by itself when it finds it was
 started by ``mpiexec``/``srun`` with more than one rank, or with ``distributed=True``;
-``distributed.fit`` below is the same for any Module, as ``nn.fit`` is for one process. A hand-written loop uses the parts::
+``distributed.fit`` below is the same for any Module, as ``nn.fit`` is for one process.
+A hand-written loop uses the parts::
 
     ctx = distributed.init()                       # rank, size; size 1 without mpiexec
     opt = distributed.DistributedOptimizer(nn.optim.Adam(model.parameters()))

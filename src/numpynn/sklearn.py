@@ -140,15 +140,7 @@ class _NumpynnMLP(BaseEstimator):
             )
             X, X_val, y, y_val, sample_weight, w_val = split
             validation = (X_val, y_val, w_val)
-        # scikit-learn's L2 term alpha / (2 batch) |W|^2 is, in the gradient of the loss,
-        # weight decay alpha / batch on the weights (never the biases), coupled as in Adam
-        decay = self.alpha / batch_size
-        params = [p for name, p in network.named_parameters() if not name.endswith("bias")]
-        biases = [p for name, p in network.named_parameters() if name.endswith("bias")]
-        groups = [{"params": params, "weight_decay": decay}]
-        if biases:
-            groups.append({"params": biases, "weight_decay": 0.0})
-        optimizer = optim.Adam(groups, lr=self.learning_rate_init)
+        optimizer = _adam_with_l2(network, self.alpha / batch_size, self.learning_rate_init)
         stop = EarlyStopping(
             monitor="val_loss" if validation else "loss",
             min_delta=self.tol,
@@ -187,6 +179,17 @@ class _NumpynnMLP(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return predict(self.model_, X.astype(np.float64), batch_size=1024)
+
+
+def _adam_with_l2(network: Module, decay: float, lr: float) -> optim.Adam:
+    """Adam with scikit-learn's L2 term: alpha / (2 batch) |W|^2 in the loss is, in its
+    gradient, weight decay alpha / batch on the weights (never the biases), coupled as Adam's."""
+    params = [p for name, p in network.named_parameters() if not name.endswith("bias")]
+    biases = [p for name, p in network.named_parameters() if name.endswith("bias")]
+    groups = [{"params": params, "weight_decay": decay}]
+    if biases:
+        groups.append({"params": biases, "weight_decay": 0.0})
+    return optim.Adam(groups, lr=lr)
 
 
 def _fresh_copy(module: Module) -> Module:

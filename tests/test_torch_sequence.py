@@ -159,24 +159,30 @@ def test_transformer_encoder(torch):
     compare(torch, module, sequences((2, 6, 8)), mask=causal)
 
 
-def test_lstm_classifier_state_dict_into_a_keras_twin(torch):
-    """A PyTorch model with its own forward: its state_dict loads, by position, into a numpynn
-    model built with Keras's spellings (other names, same layouts)."""
+def recurrent_classifier(torch, kind="LSTM"):
+    """Tokens (N, 7) of 20 -> Embedding(6) -> a batch-first ``kind``(8) -> its last step ->
+    Linear(3): a PyTorch model with its own forward."""
     t = torch.nn
 
     class Classifier(t.Module):
         def __init__(self):
             super().__init__()
             self.embed = t.Embedding(20, 6)
-            self.lstm = t.LSTM(6, 8, batch_first=True)
+            self.rnn = getattr(t, kind)(6, 8, batch_first=True)
             self.head = t.Linear(8, 3)
 
         def forward(self, tokens):
-            out, _ = self.lstm(self.embed(tokens))
+            out, _ = self.rnn(self.embed(tokens))
             return self.head(out[:, -1])
 
+    return Classifier().eval()
+
+
+def test_lstm_classifier_state_dict_into_a_keras_twin(torch):
+    """A PyTorch model with its own forward: its state_dict loads, by position, into a numpynn
+    model built with Keras's spellings (other names, same layouts)."""
     torch.manual_seed(5)
-    module = Classifier().eval()
+    module = recurrent_classifier(torch)
     twin = nn.keras.Sequential(
         [nn.keras.Embedding(20, 6), nn.keras.LSTM(8), nn.keras.Dense(3, input_dim=8)]
     )

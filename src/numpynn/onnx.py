@@ -679,6 +679,9 @@ class _Importer:
         # sequences: a time-major tensor -> the batch-first one it transposes (numpynn's
         # symbolic tensors are batch-first); a recurrent node's Y or Y_h -> the layer's output
         self.time_major: dict[str, str] = {}
+        # shape computations (PyTorch's exports build zero initial states from the batch size)
+        self.shape_values: set[str] = set()
+        self.zeros: set[str] = set()
         self.recurrent: dict[str, tuple[str, object]] = {}
         self.consumers: dict[str, list] = {}
         self.producers = {name: node for node in self.graph.node for name in node.output}
@@ -1058,6 +1061,8 @@ class _Importer:
         self._merge(node, L.Average())
 
     def op_Concat(self, node, a):
+        if any(i in self.shape_values for i in node.input):
+            return self._shape_step(node, node.input)
         self._merge(node, L.Concatenate(a["axis"]))
 
     def op_Sub(self, node, a):
@@ -1086,7 +1091,53 @@ class _Importer:
             self.fail(node, "only a cast of an input to int64 (Embedding indices) is supported")
         self.tensors[node.output[0]] = self.tensors[node.input[0]]
 
+    def _shape_step(self, node, inputs):
+        """A node of a shape computation: no layer; its output is a shape value too."""
+        if not all(i in self.shape_values or i in self.constants for i in inputs if i):
+            self.fail(node, "only shape computations (of zero initial states) are supported")
+        self.shape_values.add(node.output[0])
+
+    def op_Shape(self, node, a):
+        self.shape_values.add(node.output[0])
+
+    def op_Unsqueeze(self, node, a):
+        self._shape_step(node, node.input)
+
+    def op_ConstantOfShape(self, node, a):
+        value = a.get("value")
+        if value is not None and np.any(self.onnx.numpy_helper.to_array(value)):
+            self.fail(node, "only zeros (an initial state) are supported")
+        self._shape_step(node, node.input)
+        self.zeros.add(node.output[0])
+
+    def op_Slice(self, node, a):
+        if node.input[0] not in self.zeros:
+            self.fail(node, "only slices of zero initial states are supported")
+        self.zeros.add(node.output[0])
+
+    def _last_step(self, node, a) -> bool:
+        """Gather(axis=1, index -1) of a recurrent layer's batch-first sequence: the layer
+        again with return_sequences=False (PyTorch's ``out[:, -1]``)."""
+        index = self.constants.get(node.input[1])
+        source = self.tensors.get(node.input[0])
+        layer = getattr(source, "layer", None)
+        if a.get("axis", 0) != 1 or index is None or index.ndim != 0 or layer is None:
+            return False
+        recurrent = importlib.import_module("numpynn.layers.recurrent")
+        steps = source.shape[1]
+        if not isinstance(layer, recurrent.KerasRecurrent) or int(index) % steps != steps - 1:
+            return False
+        config = {**layer.get_config(), "return_sequences": False}
+        last = type(layer).from_config(config)
+        last.load_state_dict(layer.state_dict())
+        self.tensors[node.output[0]] = last(source.inputs[0])
+        return True
+
     def op_Gather(self, node, a):
+        if node.input[0] in self.shape_values:
+            return self._shape_step(node, node.input)
+        if self._last_step(node, a):
+            return
         table = self.constants.get(node.input[0])
         if table is None or table.ndim != 2 or a.get("axis", 0) != 0:
             self.fail(node, "only rows of a constant 2-D table (an Embedding) are supported")
@@ -1127,15 +1178,14 @@ class _Importer:
             self.fail(node, "X must be a batch-first input transposed to time-major")
         if a.get("direction", "forward") != "forward" or a.get("layout", 0) != 0:
             self.fail(node, "only direction='forward' and layout=0 are supported")
-        extra = [i for i in node.input[4:] if i]
-        for name in extra:
-            if name != node.input[4] and self.constants.get(name) is not None:
-                if np.any(self.constants[name]):
-                    self.fail(node, f"initial states must be zero, {name!r} is not")
-            else:
-                self.fail(
-                    node, "sequence_lens, peepholes and computed initial states are not supported"
-                )
+        optional = list(node.input[4:]) + [""] * 4
+        if optional[0] or optional[3]:
+            self.fail(node, "sequence_lens and peepholes are not supported")
+        for name in optional[1:3]:  # initial_h, initial_c: absent or zeros
+            constant = self.constants.get(name)
+            zero = name in self.zeros or (constant is not None and not np.any(constant))
+            if name and not zero:
+                self.fail(node, f"initial states must be zero, {name!r} is not")
         if a.get("clip") is not None or a.get("input_forget", 0):
             self.fail(node, "clip and input_forget are not supported")
         if op == "GRU" and a.get("linear_before_reset", 0) != 1:

@@ -142,11 +142,17 @@ def test_transformer_over_tokens(tmp_path):
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.filterwarnings("ignore:Converting a tensor to a Python boolean")  # TracerWarning
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
-def test_pytorch_recurrent_classifier_runs_in_numpynn(torch, tmp_path, kind):
-    """torch.onnx.export(..., dynamo=False) of Embedding -> nn.LSTM -> out[:, -1] -> Linear:
-    zero initial states built from the batch size, Transposes, Squeeze, the last step."""
+@pytest.mark.parametrize(
+    "num_layers, from_state", [(1, False), (1, True), (3, True)], ids=["out", "h_n", "stack-h_n"]
+)
+def test_pytorch_recurrent_classifier_runs_in_numpynn(
+    torch, tmp_path, kind, num_layers, from_state
+):
+    """torch.onnx.export(..., dynamo=False) of Embedding -> nn.LSTM -> out[:, -1] (or
+    h_n[-1]) -> Linear: zero initial states built from the batch size, Transposes, Squeeze,
+    the last step; a stack's h_n concatenated, its last layer's taken."""
     torch.manual_seed(0)
-    module = recurrent_classifier(torch, kind)
+    module = recurrent_classifier(torch, kind, num_layers, from_state)
     path = tmp_path / "classifier.onnx"
     torch.onnx.export(
         module,
@@ -160,6 +166,7 @@ def test_pytorch_recurrent_classifier_runs_in_numpynn(torch, tmp_path, kind):
     assert kind in ops(path)
     model = nn.onnx.load(path)
     assert model.input_names == ["tokens"]
+    assert len(model.layers) == num_layers + 2  # Embedding, the recurrent layers, Linear
     tokens = torch.randint(0, 20, (5, 7))
     with torch.no_grad():
         expected = module(tokens).numpy()

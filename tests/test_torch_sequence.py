@@ -159,21 +159,23 @@ def test_transformer_encoder(torch):
     compare(torch, module, sequences((2, 6, 8)), mask=causal)
 
 
-def recurrent_classifier(torch, kind="LSTM"):
-    """Tokens (N, 7) of 20 -> Embedding(6) -> a batch-first ``kind``(8) -> its last step ->
-    Linear(3): a PyTorch model with its own forward."""
+def recurrent_classifier(torch, kind="LSTM", num_layers=1, from_state=False):
+    """Tokens (N, 7) of 20 -> Embedding(6) -> a batch-first ``kind``(8) -> its last step
+    (``out[:, -1]``, or ``h_n[-1]`` with ``from_state``) -> Linear(3): a PyTorch model with
+    its own forward."""
     t = torch.nn
 
     class Classifier(t.Module):
         def __init__(self):
             super().__init__()
             self.embed = t.Embedding(20, 6)
-            self.rnn = getattr(t, kind)(6, 8, batch_first=True)
+            self.rnn = getattr(t, kind)(6, 8, num_layers=num_layers, batch_first=True)
             self.head = t.Linear(8, 3)
 
         def forward(self, tokens):
-            out, _ = self.rnn(self.embed(tokens))
-            return self.head(out[:, -1])
+            out, state = self.rnn(self.embed(tokens))
+            h_n = state[0] if kind == "LSTM" else state
+            return self.head(h_n[-1] if from_state else out[:, -1])
 
     return Classifier().eval()
 

@@ -7,14 +7,26 @@ and the model's input and output names. The graph is checked with
 ``onnx.checker.check_model(full_check=True)`` before the file is written, atomically: a
 layer without an ONNX equivalent is an error that names it, never a partial file.
 
+The sequence layers: Embedding is a Gather (a graph input read only as indices is declared
+int64); RNN, LSTM and GRU are ONNX's RNN/LSTM/GRU nodes, one per layer of a stack, both
+directions in one node, gates reordered from PyTorch's (LSTM i, f, g, o to ONNX's i, o, f,
+c; GRU r, z, n to z, r, h, with ``linear_before_reset=1``), a zero initial state, and
+Transposes for ``batch_first``; a bare layer's graph gives its output sequence (not h_n),
+Keras's layers their results (last step, sequences, ``return_state``'s several outputs).
+MultiheadAttention (self-attention, no masks) and TransformerEncoderLayer/TransformerEncoder
+are MatMul, Softmax, Add and LayerNormalization nodes.
+
 ``nn.onnx.load("model.onnx")`` builds a functional ``nn.Model`` from a graph made of the
 same operators (Gemm, MatMul + Add, Conv, MaxPool, AveragePool, GlobalAveragePool,
 BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus,
 Softmax, LogSoftmax, Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat,
 Sub + Div by constants as ``Normalization``, and the formulas ``export`` writes for GELU
-and Softplus with beta and threshold): PyTorch models exported with
+and Softplus with beta and threshold; Gather as ``Embedding``; one-direction RNN/LSTM/GRU
+nodes on a batch-first input as Keras's ``SimpleRNN``/``LSTM``/``GRU``, with their
+sequences, ``out[:, -1]`` or ``h_n[-1]``): PyTorch models exported with
 ``torch.onnx.export(..., dynamo=False)`` and numpynn's own exports. An operator outside that
-set is an error naming it and its node.
+set is an error naming it and its node. Attention and bidirectional layers are exported but
+not read back.
 
 The packages ``onnx`` (and ``onnxruntime`` to run the result) are imported only here, when
 used: ``pip install "numpynn[onnx]"``. This module is ``numpynn.onnx``; the ``import onnx``
@@ -359,8 +371,8 @@ def _export_recurrent(layer, g, x, shape, name):
         seq = g.node("Transpose", [seq], f"{name}/batch_first", perm=[1, 0, 2])
     if not keras:
         return seq  # h_n and c_n are not written: the graph's result is the output
-    axes = g.constant([0], f"{name}.state_axes")  # Keras: one layer, one direction
     wanted = finals if layer.return_state else finals[:1] if last_step_only else []
+    axes = g.constant([0], f"{name}.state_axes") if wanted else None  # one layer, direction
     states = [g.node("Squeeze", [s, axes], f"{name}/state") for s in wanted]
     result = states[0] if last_step_only else seq  # the last output is h_n
     return [result, *states] if layer.return_state else result
@@ -682,6 +694,7 @@ class _Importer:
         # shape computations (PyTorch's exports build zero initial states from the batch size)
         self.shape_values: set[str] = set()
         self.zeros: set[str] = set()
+        self.state_stacks: dict[str, list[str]] = {}  # Concat of Y_h: h_n of a stack
         self.recurrent: dict[str, tuple[str, object]] = {}
         self.consumers: dict[str, list] = {}
         self.producers = {name: node for node in self.graph.node for name in node.output}
@@ -1061,6 +1074,9 @@ class _Importer:
         self._merge(node, L.Average())
 
     def op_Concat(self, node, a):
+        if all(self.recurrent.get(i, ("",))[0] == "Y_h" for i in node.input):
+            self.state_stacks[node.output[0]] = list(node.input)  # h_n of a stack
+            return
         if any(i in self.shape_values for i in node.input):
             return self._shape_step(node, node.input)
         self._merge(node, L.Concatenate(a["axis"]))
@@ -1138,6 +1154,10 @@ class _Importer:
             return self._shape_step(node, node.input)
         if self._last_step(node, a):
             return
+        index = self.constants.get(node.input[1])
+        if a.get("axis", 0) == 0 and index is not None and index.ndim == 0:
+            if self._state(node, node.input[0], int(index)):
+                return
         table = self.constants.get(node.input[0])
         if table is None or table.ndim != 2 or a.get("axis", 0) != 0:
             self.fail(node, "only rows of a constant 2-D table (an Embedding) are supported")
@@ -1168,7 +1188,7 @@ class _Importer:
         if kind == "Y" and axes == [1]:  # (T, 1, N, H) -> (T, N, H), time-major
             self.time_major[node.output[0]] = out
         elif kind == "Y_h" and axes == [0]:  # (1, N, H) -> (N, H): the last step
-            self.tensors[node.output[0]] = self.tensors[out]
+            self._state(node, node.input[0], 0)
         else:
             self.fail(node, "only the squeeze of a one-direction recurrent output is supported")
 
@@ -1193,7 +1213,8 @@ class _Importer:
         used = [bool(n) and n in self.consumers for n in node.output]
         if len(used) > 2 and used[2]:
             self.fail(node, "the cell state output Y_c is not supported")
-        if used[0] and used[1]:
+        stacked = used[1] and all(c.op_type == "Concat" for c in self.consumers[node.output[1]])
+        if used[0] and used[1] and not stacked:  # a stack's h_n: Concat, then Gather
             self.fail(node, "the output Y and the state Y_h may not both be read")
         w, r = self.constant(node, node.input[1]), self.constant(node, node.input[2])
         bias = self.constants.get(node.input[3]) if len(node.input) > 3 and node.input[3] else None
@@ -1225,6 +1246,22 @@ class _Importer:
         output = node.output[0] if used[0] else node.output[1]
         self.add(node, layer, [self.time_major[x]], output)
         self.recurrent[output] = ("Y" if used[0] else "Y_h", output)
+        if used[0] and len(node.output) > 1:  # this layer's last state is not computed
+            self.recurrent[node.output[1]] = ("Y_h", None)
+
+    def _state(self, node, name, index) -> bool:
+        """Y_h of a one-direction layer (or of a stack of them, concatenated) at ``index``:
+        the last step of the layer built for it."""
+        names = self.state_stacks.get(name, [name])
+        if not -len(names) <= index < len(names):
+            return False
+        kind, out = self.recurrent.get(names[index], (None, None))
+        if kind != "Y_h":
+            return False
+        if out is None:
+            self.fail(node, "only the last layer's final state of a stack is supported")
+        self.tensors[node.output[0]] = self.tensors[out]
+        return True
 
     def op_RNN(self, node, a):
         self._recurrent(node, a, "RNN")

@@ -211,3 +211,18 @@ def test_transformer_state_dict_into_a_twin(torch):
     wrong = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 12, batch_first=True), 2)
     with pytest.raises(ValueError, match=r"load_torch_state_dict: .*linear1.*weight has shape"):
         nn.load_torch_state_dict(wrong, module.state_dict())
+
+
+def test_sequential_language_model(torch):
+    """nn.Sequential(Embedding, TransformerEncoder, Linear) converts as a whole."""
+    t = torch.nn
+    torch.manual_seed(8)
+    encoder = t.TransformerEncoder(
+        t.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True),
+        2,
+        enable_nested_tensor=False,
+    )
+    module = t.Sequential(t.Embedding(11, 8), encoder, t.Linear(8, 11))
+    tokens = np.random.default_rng(9).integers(0, 11, (3, 5))
+    twin = compare(torch, module, tokens)
+    assert [type(m).__name__ for m in twin] == ["Embedding", "TransformerEncoder", "Linear"]

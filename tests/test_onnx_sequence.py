@@ -103,6 +103,16 @@ def test_token_model_takes_int64_indices_and_loads_back(tmp_path):
     np.testing.assert_allclose(loaded(other), model(other), rtol=RTOL, atol=ATOL)
 
 
+def test_export_command_on_a_saved_token_model(tmp_path):
+    model = token_classifier()
+    tokens = np.random.default_rng(7).integers(0, 30, (2, 9))
+    model(tokens)
+    model.save(tmp_path / "tokens.npz")
+    nn.onnx.export_command(tmp_path / "tokens.npz", tmp_path / "tokens.onnx")
+    (out,) = run(tmp_path / "tokens.onnx", {"input": tokens})
+    np.testing.assert_allclose(out, model.eval()(tokens), rtol=RTOL, atol=ATOL)
+
+
 def test_float_input_feeding_an_embedding_and_more_is_cast(tmp_path):
     """An input read as indices and as numbers stays float32; the Embedding casts it."""
     inputs = nn.Input(shape=(4,), name="ids")

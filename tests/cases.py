@@ -100,6 +100,50 @@ class FrozenDropout2d(nn.Dropout2d):
         return super().forward(x)
 
 
+def output_only(cls):
+    """A recurrent layer (or MultiheadAttention) reduced to its first result, so that the
+    generic tests, written for one array in and one out, cover it."""
+
+    class OutputOnly(cls):
+        def forward(self, x, *rest):
+            return super().forward(x, *rest)[0]
+
+        def backward(self, grad):
+            return super().backward(grad)[0]
+
+    OutputOnly.__name__ = OutputOnly.__qualname__ = cls.__name__
+    return OutputOnly
+
+
+def torch_output_only(cls, *args, last=False, **kwargs):
+    """PyTorch's twin of ``output_only``: the same parameter names, the first result (its
+    last step with ``last``, as Keras's recurrent layers return by default)."""
+
+    class OutputOnly(cls):
+        def forward(self, x):
+            out = super().forward(x)[0]
+            return out[:, -1] if last else out
+
+    return OutputOnly(*args, **kwargs)
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """MultiheadAttention as one array in and out: self-attention's output."""
+
+    __call__ = nn.Module.__call__
+
+    def forward(self, x):
+        return super().forward(x, x, x)[0]
+
+
+def torch_self_attention(t, *args, **kwargs):
+    class SelfAttention(t.nn.MultiheadAttention):
+        def forward(self, x):
+            return super().forward(x, x, x)[0]
+
+    return SelfAttention(*args, **kwargs)
+
+
 @dataclass
 class LayerCase:
     id: str
@@ -109,6 +153,8 @@ class LayerCase:
     inputs: Callable = normal
     bad_shape: tuple | None = None
     config_keys: set = field(default_factory=set)
+    index_input: bool = False  # integer indices in (Embedding): no input gradient
+    onnx: bool = True  # nn.onnx.export writes it (test_onnx.py)
 
 
 LAYERS = [
@@ -327,6 +373,113 @@ LAYERS = [
         (4,),
         lambda t: t.nn.Sequential(t.nn.Linear(4, 6), t.nn.Tanh(), t.nn.Linear(6, 2)),
         bad_shape=(3,),
+    ),
+    LayerCase(
+        "Embedding",
+        lambda: nn.Embedding(7, 3),
+        (5,),
+        lambda t: t.nn.Embedding(7, 3),
+        lambda rng, shape: rng.integers(0, 7, shape),  # 5 draws of 7: repeats in most rows
+        index_input=True,
+        onnx=False,
+    ),
+    LayerCase(
+        "Embedding-padding-2d",
+        lambda: nn.Embedding(6, 2, padding_idx=1),
+        (3, 4),
+        lambda t: t.nn.Embedding(6, 2, padding_idx=1),
+        # the padding row is read but gets no gradient (PyTorch's rule, which finite
+        # differences would contradict): test_embedding.py checks it against PyTorch
+        lambda rng, shape: rng.choice([0, 2, 3, 4, 5], shape),
+        index_input=True,
+        onnx=False,
+    ),
+    LayerCase(
+        "RNN-batch-first",
+        lambda: output_only(nn.RNN)(3, 4, batch_first=True),
+        (5, 3),
+        lambda t: torch_output_only(t.nn.RNN, 3, 4, batch_first=True),
+        bad_shape=(5, 2),
+        onnx=False,
+    ),
+    LayerCase(
+        "LSTM-2-layers-bidirectional",
+        lambda: output_only(nn.LSTM)(3, 2, num_layers=2, bidirectional=True, batch_first=True),
+        (4, 3),
+        lambda t: torch_output_only(
+            t.nn.LSTM, 3, 2, num_layers=2, bidirectional=True, batch_first=True
+        ),
+        bad_shape=(4, 2),
+        onnx=False,
+    ),
+    LayerCase(
+        "GRU-lazy",
+        lambda: output_only(nn.GRU)(None, 3, batch_first=True),
+        (5, 2),
+        lambda t: torch_output_only(t.nn.GRU, 2, 3, batch_first=True),
+        onnx=False,
+    ),
+    LayerCase(
+        "SimpleRNN-relu-keras",
+        lambda: nn.SimpleRNN(3, activation="relu", input_shape=(4, 2)),
+        (4, 2),
+        lambda t: torch_output_only(
+            t.nn.RNN, 2, 3, nonlinearity="relu", batch_first=True, last=True
+        ),
+        lambda rng, shape: 0.5 * normal(rng, shape),
+        bad_shape=(4, 3),
+        onnx=False,
+    ),
+    LayerCase(
+        "LSTM-keras-sequences",
+        lambda: nn.keras.LSTM(3, return_sequences=True),
+        (5, 2),
+        lambda t: torch_output_only(t.nn.LSTM, 2, 3, batch_first=True),
+        onnx=False,
+    ),
+    LayerCase(
+        "GRU-keras-last",
+        lambda: nn.keras.GRU(3, use_bias=False),
+        (4, 3),
+        lambda t: torch_output_only(t.nn.GRU, 3, 3, bias=False, batch_first=True, last=True),
+        onnx=False,
+    ),
+    LayerCase(
+        "MultiheadAttention-self",
+        lambda: SelfAttention(6, 2, batch_first=True),
+        (4, 6),
+        lambda t: torch_self_attention(t, 6, 2, batch_first=True),
+        bad_shape=(4, 5),
+        onnx=False,
+    ),
+    LayerCase(
+        "MultiheadAttention-nobias-seq-first",
+        lambda: SelfAttention(4, 4, bias=False),
+        (3, 4),
+        lambda t: torch_self_attention(t, 4, 4, bias=False),
+        onnx=False,
+    ),
+    LayerCase(
+        "TransformerEncoderLayer",
+        lambda: nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True),
+        (3, 4),
+        lambda t: t.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True),
+        bad_shape=(3, 5),
+        onnx=False,
+    ),
+    LayerCase(
+        "TransformerEncoder-norm-first-gelu",
+        lambda: nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(4, 2, 5, 0.0, "gelu", norm_first=True), 2, nn.LayerNorm(4)
+        ),
+        (3, 4),
+        lambda t: t.nn.TransformerEncoder(
+            t.nn.TransformerEncoderLayer(4, 2, 5, 0.0, "gelu", norm_first=True),
+            2,
+            t.nn.LayerNorm(4),
+            enable_nested_tensor=False,
+        ),
+        onnx=False,
     ),
 ]
 

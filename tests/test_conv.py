@@ -35,7 +35,7 @@ def compare(layer, twin, x, torch, rtol=1e-10, atol=1e-12, what=""):
     return twin
 
 
-# im2col takes one of two layouts by the channel count (F.gather_windows): 3 and 8 channels
+# im2col takes one of two layouts by the channel count (_windows.im2col): 3 and 8 channels
 # put every case through both
 @pytest.mark.torch
 @pytest.mark.parametrize("channels", [3, 8])
@@ -157,7 +157,7 @@ def test_errors_name_the_layer():
         nn.Conv2d(1, 4, 3)(np.zeros((2, 28, 28)))
     with pytest.raises(ValueError, match="smaller than the kernel .* the output would be empty"):
         nn.Conv2d(1, 1, 5)(np.zeros((1, 1, 4, 4)))
-    with pytest.raises(ValueError, match="smaller than the window"):
+    with pytest.raises(ValueError, match="smaller than the kernel window"):
         nn.MaxPool2d(3)(np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError, match="multiples of groups=2"):
         nn.Conv2d(3, 4, 3, groups=2)
@@ -223,9 +223,9 @@ def test_a_batch_of_one_matches_pytorch(make, torch):
 @pytest.mark.parametrize("axes", [(2, 3), (1, 2)])
 @pytest.mark.parametrize("contiguous", ["contiguous", "view"])
 def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes, contiguous):
-    """F.sliding_windows builds its view by strides; numpy's sliding_window_view, sliced,
+    """sliding_windows builds its view by strides; numpy's sliding_window_view, sliced,
     is the reference."""
-    from numpynn import functional as F
+    from numpynn.layers import _windows
 
     x = np.arange(2 * 3 * 9 * 8, dtype=np.float32).reshape(2, 3, 9, 8)
     if axes == (1, 2):
@@ -237,6 +237,6 @@ def test_sliding_windows_are_numpys_windows(kernel, stride, dilation, axes, cont
     index = [slice(None)] * expected.ndim
     index[axes[0]], index[axes[1]] = slice(None, None, stride[0]), slice(None, None, stride[1])
     index[-2:] = [slice(None, None, dilation[0]), slice(None, None, dilation[1])]
-    got = F.sliding_windows(x, kernel, stride, dilation, axes=axes)
+    got = _windows.sliding_windows(x, kernel, stride, dilation, axes=axes)
     np.testing.assert_array_equal(got, expected[tuple(index)])
     assert not got.flags.writeable

@@ -68,3 +68,20 @@ def test_leaky_mlp_example_shortened(capsys):
 def test_cnn_example_shortened(capsys):
     assert run_example("cnn")(epochs=1, limit=2048) > 0.6
     assert "epoch 1: loss" in capsys.readouterr().out
+
+
+@needs_fashion
+def test_sequence_classifier_example_shortened(capsys):
+    accuracy = run_example("sequence_classifier")(epochs=1, limit=2048)["numpynn"]
+    assert accuracy > 0.35  # 16 steps of Adam; chance is 0.1
+    assert "numpynn epoch 1: loss" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(
+    not pathlib.Path("/usr/share/dict/words").exists(),
+    reason="needs Debian's word list (apt-get install wamerican)",
+)
+def test_char_model_example_shortened(capsys):
+    results = run_example("char_model")(steps=30, val_windows=100)
+    assert results["transformer"] < results["unigram"] and results["lstm"] < results["unigram"]
+    assert capsys.readouterr().out.count("made-up words") == 2

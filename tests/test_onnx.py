@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from cases import LAYERS
+from cases import LAYERS as ALL_LAYERS
 
 import numpynn as nn
 import numpynn.onnx
 
 onnx = pytest.importorskip("onnx", reason='needs onnx (pip install "numpynn[onnx]")')
 onnxruntime = pytest.importorskip("onnxruntime", reason='needs onnxruntime ("numpynn[onnx]")')
+LAYERS = [c for c in ALL_LAYERS if c.onnx]  # the sequence layers do not export yet
 
 # float32 on both sides; the libraries order sums and evaluate exp/erf differently
 RTOL = ATOL = 1e-5

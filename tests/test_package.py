@@ -26,9 +26,11 @@ LAYERS = [
     {"keras_api"},
     {"model", "sequential"},
     {"torch_bridge", "onnx", "sklearn"},
+    {"report"},
     {"plot", "cli", "__main__"},
+    {"keras"},
 ]
-LAYERS[0].add("_checks")  # input checks shared by layers and losses (issue 13)
+LAYERS[0].update({"_checks", "_threads"})  # input checks (issue 13); BLAS threads (issue 18)
 
 
 def layer_of(module_name: str) -> int:

@@ -13,8 +13,21 @@
 True
 """
 
-from numpynn import callbacks, data, functional, init, metrics, names, objective, onnx, optim, plot
+from numpynn import (
+    callbacks,
+    data,
+    functional,
+    init,
+    keras,
+    metrics,
+    names,
+    objective,
+    onnx,
+    optim,
+    plot,
+)
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
+from numpynn._threads import set_num_threads
 from numpynn.gradcheck import GradcheckError, gradcheck
 from numpynn.io import ModelFileError, load_model, load_weights, save_model, save_weights
 from numpynn.layers import (
@@ -57,6 +70,13 @@ from numpynn.layers import (
     Subtract,
     Tanh,
 )
+from numpynn.layers.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from numpynn.layers.embedding import Embedding
+from numpynn.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -160,4 +180,14 @@ __all__ = [
     "from_torch",
     "load_torch_state_dict",
     "onnx",
+    "set_num_threads",
+    "Embedding",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "SimpleRNN",
+    "keras",
+    "MultiheadAttention",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

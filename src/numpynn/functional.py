@@ -143,99 +143,107 @@ def one_hot(labels: np.ndarray, num_classes: int, dtype=None) -> np.ndarray:
     return out
 
 
-# --- sliding windows: the im2col of convolution and pooling --------------------------------------
-
-
-def pair(value, name: str = "size") -> tuple[int, int]:
-    """(value, value) for an int; a 2-tuple unchanged (as ints)."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-
-
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
     """(before, after) padding so that the output has ceil(size / stride) positions (Keras's
-    "same"; PyTorch's for stride 1); the odd extra goes after, as in both."""
+    "same"; PyTorch's for stride 1); the odd extra goes after, as in both. The rest of the
+    window engine is ``layers/_windows.py``.
+
+    >>> same_padding(6, kernel=2, stride=1, dilation=1)
+    (0, 1)
+    """
     out = -(-size // stride)
     total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
 
 
-def sliding_windows(x: np.ndarray, kernel, stride, dilation=(1, 1), axes=(2, 3)) -> np.ndarray:
-    """The windows of ``x`` over its two spatial ``axes`` as a view, the output positions in
-    place of those axes and the kernel offsets appended: for (N, C, H, W) and axes (2, 3),
-    (N, C, OH, OW, KH, KW) with element [n, c, i, j, a, b] = x[n, c, i sh + a dh, j sw + b dw].
-    No data is copied.
+# --- attention -------------------------------------------------------------------------------
 
-    >>> import numpy as np
-    >>> sliding_windows(np.arange(16.0).reshape(1, 1, 4, 4), (2, 2), (2, 2))[0, 0, 1, 1]
-    array([[10., 11.],
-           [14., 15.]])
+
+def scaled_dot_product_attention(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    attn_mask: np.ndarray | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_mask: np.ndarray | None = None,
+    return_weights: bool = False,
+):
+    """softmax(q k^T * scale + mask) v, scale = 1 / sqrt(E) by default (E: q's last size).
+
+    ``attn_mask`` as PyTorch's: a boolean array, True where a query *may* attend to a key, or
+    a float array added to the scores (-inf blocks). ``is_causal`` lets query i see keys
+    0..i only. A query whose every key is blocked gets all-zero weights, so a zero output
+    and zero gradients (as PyTorch's ``F.scaled_dot_product_attention``; a plain softmax
+    would give 0/0 = NaN). ``dropout_mask`` (0 or 1/keep, the weights' shape) is multiplied
+    into the weights (attention dropout). With ``return_weights`` the result is
+    ``(output, weights)``, and the weights are what ``scaled_dot_product_attention_backward``
+    needs.
+
+    Shape: q (*, L, E), k (*, S, E), v (*, S, Ev), mask broadcastable to (*, L, S);
+    output (*, L, Ev).
+
+    >>> q = k = v = np.eye(2)[None]
+    >>> scaled_dot_product_attention(q, k, v, attn_mask=np.array([[True, False], [False, False]]))
+    array([[[1., 0.],
+            [0., 0.]]])
     """
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    shape, strides = list(x.shape), list(x.strides)
-    for axis, k, s, d in ((axes[0], kh, sh, dh), (axes[1], kw, sw, dw)):
-        shape[axis] = (x.shape[axis] - (k - 1) * d - 1) // s + 1
-        strides[axis] = x.strides[axis] * s
-    shape += [kh, kw]
-    strides += [x.strides[axes[0]] * dh, x.strides[axes[1]] * dw]
-    if x.flags.c_contiguous:  # numpy's sliding_window_view costs ~45 us more, as_strided ~6
-        view = np.ndarray(shape, x.dtype, buffer=x, strides=strides)
-        view.flags.writeable = False
-        return view
-    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ np.swapaxes(k, -1, -2)) * scale
+    allowed = None
+    if attn_mask is not None:
+        attn_mask = np.asarray(attn_mask)
+        if attn_mask.dtype == bool:
+            allowed = attn_mask
+        else:
+            allowed = attn_mask != -np.inf
+            scores = scores + np.where(allowed, attn_mask, 0).astype(scores.dtype)
+    if is_causal:
+        causal = np.tril(np.ones(scores.shape[-2:], dtype=bool))
+        allowed = causal if allowed is None else allowed & causal
+    weights = _masked_softmax(scores, allowed)
+    dropped = weights if dropout_mask is None else weights * dropout_mask
+    out = dropped @ v
+    return (out, weights) if return_weights else out
 
 
-def gather_windows(x: np.ndarray, pads, kernel, stride, dilation=(1, 1)) -> np.ndarray:
-    """The windows of ``x`` (N, C, H, W), zero-padded by ``pads`` ((top, bottom), (left,
-    right)), side by side: "im2col", (N*OH*OW, KH*KW*C), one row per output position, the
-    columns ordered by kernel offset, then channel.
+def _masked_softmax(scores: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Softmax over the last axis, counting only the ``allowed`` entries; a row with none
+    allowed is all zeros instead of 0/0."""
+    if allowed is None:
+        return softmax(scores, axis=-1)
+    scores = np.where(allowed, scores, -np.inf)
+    peak = scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores - np.where(np.isfinite(peak), peak, 0))  # exp(-inf) = 0 where blocked
+    total = e.sum(axis=-1, keepdims=True)
+    e /= np.where(total > 0, total, 1)
+    return e
 
-    Two layouts of the same matrix, chosen by speed (3x3 kernels, batch 128): with fewer
-    than 8 channels, a transposed view of a contiguous (KH*KW*C, N*OH*OW), one copy per
-    kernel offset moving runs of OW numbers (C=4, 28x28: 2.0 ms against 4.2); with more,
-    channels-last, one copy of the strided window view moving runs of C numbers (C=8,
-    14x14: 1.4 ms against 1.5; C=32, 7x7: 1.3 ms against 3.2).
+
+def scaled_dot_product_attention_backward(
+    grad: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    weights: np.ndarray,
+    scale: float | None = None,
+    dropout_mask: np.ndarray | None = None,
+):
+    """Gradients (dq, dk, dv) of ``scaled_dot_product_attention`` from its output's ``grad``
+    and the ``weights`` P it returned. With P' = P * dropout_mask:
+
+        dv = P'^T grad,  dP = (grad v^T) * dropout_mask,
+        dS = P (dP - sum_j dP_j P_j)   (the softmax's Jacobian, row by row),
+        dq = dS k * scale,  dk = dS^T q * scale.
+
+    Blocked entries have P = 0, so their scores get no gradient.
     """
-    n, c, h, w = x.shape
-    (top, bottom), (left, right) = pads
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    if c >= 8:
-        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
-        padded[:, top : top + h, left : left + w, :] = x.transpose(0, 2, 3, 1)
-        windows = sliding_windows(padded, kernel, stride, dilation, axes=(1, 2))
-        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3)).reshape(-1, kh * kw * c)
-    padded = x
-    if top or bottom or left or right:
-        padded = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-        padded[:, :, top : top + h, left : left + w] = x
-    oh = (padded.shape[2] - (kh - 1) * dh - 1) // sh + 1
-    ow = (padded.shape[3] - (kw - 1) * dw - 1) // sw + 1
-    out = np.empty((kh, kw, c, n, oh, ow), dtype=x.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
-            cols = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-            out[a, b] = padded[:, :, rows, cols].transpose(1, 0, 2, 3)
-    return out.reshape(kh * kw * c, n * oh * ow).T
-
-
-def add_windows(target: np.ndarray, windows: np.ndarray, stride, dilation=(1, 1), axes=(2, 3)):
-    """The adjoint of ``sliding_windows``: add each window of ``windows`` (laid out as that
-    function returns them) back into ``target`` where it came from, in place.
-
-    A loop over the KH * KW kernel offsets, each one strided slice addition over the whole
-    batch: overlapping windows add up, and no ``np.add.at`` is needed.
-    """
-    kh, kw = windows.shape[-2:]
-    oh, ow = windows.shape[axes[0]], windows.shape[axes[1]]
-    (sh, sw), (dh, dw) = stride, dilation
-    index = [slice(None)] * target.ndim
-    for a in range(kh):
-        for b in range(kw):
-            index[axes[0]] = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
-            index[axes[1]] = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-            target[tuple(index)] += windows[..., a, b]
-    return target
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    dropped = weights if dropout_mask is None else weights * dropout_mask
+    dv = np.swapaxes(dropped, -1, -2) @ grad
+    d_weights = grad @ np.swapaxes(v, -1, -2)
+    if dropout_mask is not None:
+        d_weights *= dropout_mask
+    d_scores = weights * (d_weights - (d_weights * weights).sum(axis=-1, keepdims=True))
+    d_scores *= scale
+    return d_scores @ k, np.swapaxes(d_scores, -1, -2) @ q, dv

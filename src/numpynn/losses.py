@@ -10,13 +10,14 @@ or one per row for the classification losses), and ``local_grad()``, the derivat
 unreduced loss with respect to its own slice of ``pred``. The base class does the reducing
 in both directions, so no loss repeats it.
 
->>> import numpy as np, numpynn as nn
->>> loss_fn = nn.CrossEntropyLoss()
->>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
->>> round(loss_fn(logits, np.array([0, 2])), 4)
-0.6691
->>> loss_fn.backward().shape
-(2, 3)
+Examples:
+    >>> import numpy as np, numpynn as nn
+    >>> loss_fn = nn.CrossEntropyLoss()
+    >>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(loss_fn(logits, np.array([0, 2])), 4)
+    0.6691
+    >>> loss_fn.backward().shape
+    (2, 3)
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
-    """Base class: reduction, the finite check, and the chain rule through the reduction."""
+    """Base class: reduction, the finite check, and the chain rule through the reduction.
+
+    With l_i the unreduced losses: L = mean(l_i) (``"mean"``), sum(l_i) (``"sum"``) or the
+    l_i themselves (``"none"``); dL/dpred_i = dl_i/dpred_i / N for the mean.
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+    """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -131,10 +139,22 @@ class Loss:
 
 @names.register("loss", "mse", "mean_squared_error")
 class MSELoss(Loss):
-    """Mean squared error, (pred - target)^2; d/dpred = 2 (pred - target).
+    """Mean squared error, l = (pred - target)^2 per element; dl/dpred = 2 (pred - target).
 
-    Shape: pred (*), target (*) the same shape (no broadcasting: (N, 1) against (N,) is an
-    error, not an (N, N) matrix).
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*), target (*) the same shape (no broadcasting: (N, 1) against (N,) is an
+        error, not an (N, N) matrix); output a float, or (*) for ``reduction="none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.MSELoss()
+        >>> loss_fn(np.array([1.0, 2.0]), np.array([0.0, 0.0]))   # (1 + 4) / 2
+        2.5
+        >>> loss_fn.backward()                                    # 2 (pred - target) / N
+        array([1., 2.])
     """
 
     def forward(self, pred, target):
@@ -147,7 +167,22 @@ class MSELoss(Loss):
 
 @names.register("loss", "mae", "mean_absolute_error")
 class L1Loss(Loss):
-    """Mean absolute error, |pred - target|; d/dpred = sign(pred - target), 0 at 0."""
+    """Mean absolute error, l = |pred - target|; dl/dpred = sign(pred - target), 0 at 0.
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*), target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.L1Loss()
+        >>> loss_fn(np.array([1.0, -3.0]), np.array([0.0, 0.0]))
+        2.0
+        >>> loss_fn.backward()
+        array([ 0.5, -0.5])
+    """
 
     def forward(self, pred, target):
         self.diff = pred - self._same_shape_target(pred, target)
@@ -159,8 +194,24 @@ class L1Loss(Loss):
 
 @names.register("loss", "huber")
 class HuberLoss(Loss):
-    """0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere (d = pred - target);
-    d/dpred = d clipped to [-delta, delta]."""
+    """Huber loss, l = 0.5 d^2 where |d| <= delta, delta (|d| - delta / 2) elsewhere, with
+    d = pred - target; dl/dpred = d clipped to [-delta, delta].
+
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        delta: where the quadratic turns linear (positive).
+
+    Shape:
+        pred (*), target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.HuberLoss(delta=1.0)
+        >>> loss_fn(np.array([0.5, 3.0]), np.array([0.0, 0.0]))   # (0.125 + 2.5) / 2
+        1.3125
+        >>> loss_fn.backward()
+        array([0.25, 0.5 ])
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -180,18 +231,48 @@ class HuberLoss(Loss):
         return {"reduction": self.reduction, "delta": self.delta}
 
 
-def _check_class_indices(loss: Loss, pred, target) -> np.ndarray:
+def _check_class_indices(loss: Loss, pred, target, ignore_index=None) -> np.ndarray:
     if target.shape != pred.shape[:1]:
         raise ValueError(
             f"{loss.describe()}: expected class indices of shape ({pred.shape[0]},), "
             f"got {target.shape}"
         )
-    if target.size and (target.min() < 0 or target.max() >= pred.shape[1]):
+    real = target if ignore_index is None else target[target != ignore_index]
+    if real.size and (real.min() < 0 or real.max() >= pred.shape[1]):
+        ignored = "" if ignore_index is None else f" (or ignore_index {ignore_index})"
         raise ValueError(
-            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}] for "
-            f"{pred.shape[1]} classes, got values from {target.min()} to {target.max()}"
+            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}]{ignored} "
+            f"for {pred.shape[1]} classes, got values from {real.min()} to {real.max()}"
         )
     return target
+
+
+def _class_axis_last(loss: Loss, pred, target):
+    """(N, C, d1, ...) predictions as (N * d1 * ..., C) rows, and their targets as rows:
+    the K-dimensional case of PyTorch's classification losses reduced to the 2-D one.
+    ``loss.spatial_shape`` keeps (N, d1, ...) to undo it (None for 2-D input)."""
+    loss.spatial_shape = None
+    if pred.ndim <= 2:
+        return pred, target
+    n, c, *rest = pred.shape
+    if target.shape == pred.shape:  # probabilities, one row per position
+        target = np.moveaxis(target, 1, -1).reshape(-1, c)
+    elif target.shape == (n, *rest):
+        target = target.reshape(-1)
+    else:
+        raise ValueError(
+            f"{loss.describe()}: for predictions of shape {pred.shape} expected targets of "
+            f"shape {(n, *rest)} (class indices) or {pred.shape}, got {target.shape}"
+        )
+    loss.spatial_shape = (n, *rest)
+    return np.moveaxis(pred, 1, -1).reshape(-1, c), target
+
+
+def _class_axis_back(loss: Loss, rows):
+    """Per-row losses (M,) to (N, d1, ...), or row gradients (M, C) to (N, d1, ..., C)."""
+    if loss.spatial_shape is None:
+        return rows
+    return rows.reshape(loss.spatial_shape + rows.shape[1:])
 
 
 def _check_2d(loss: Loss, pred, what: str):
@@ -222,22 +303,53 @@ class CrossEntropyLoss(Loss):
 
     Gradient: dL_i/dz_i = p_i * sum_c a_ic - a_i, which is p - y for a one-hot y.
 
-    Shape: pred (N, C) logits; target (N,) integers or (N, C) floats; output scalar, or (N,)
-    for ``reduction="none"``.
+    Targets equal to ``ignore_index`` (-100 by default) add nothing to the loss, nor to the
+    gradient, nor to the mean's denominator, as in PyTorch; a batch with every target ignored
+    has loss 0 (PyTorch: NaN). Predictions (N, C, d1, ...) with targets (N, d1, ...) are
+    one classification per position (a language model's (N, C, T)).
+
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: the share of the target spread evenly over the classes, in [0, 1].
+        ignore_index: a target value that is skipped (index targets only).
+
+    Shape:
+        pred (N, C) logits; target (N,) integers or (N, C) floats; output a float, or (N,)
+        for ``reduction="none"``. Also pred (N, C, d1, ...) with target (N, d1, ...) or
+        pred's shape; output (N, d1, ...) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.CrossEntropyLoss()
+        >>> round(loss_fn(np.zeros((1, 2)), np.array([0])), 4)    # -log(1/2)
+        0.6931
+        >>> loss_fn.backward()                                    # p - y
+        array([[-0.5,  0.5]])
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        ignore_index: int = -100,
+    ):
         super().__init__(reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing}"
             )
         self.weight, self.label_smoothing = weight, label_smoothing
+        self.ignore_index = ignore_index
 
     def forward(self, pred, target):
+        pred, target = _class_axis_last(self, pred, target)
         self.log_p = self.log_probabilities(pred)  # checks pred is (N, C) first
         self.coef = self._coefficients(pred, target)
-        return -np.sum(self.coef * self.log_p, axis=1)
+        if self.denominator == 0:  # every target ignored
+            self.denominator = 1
+        return _class_axis_back(self, -np.sum(self.coef * self.log_p, axis=1))
 
     def log_probabilities(self, pred):
         _check_2d(self, pred, "logits")
@@ -245,7 +357,11 @@ class CrossEntropyLoss(Loss):
 
     def local_grad(self):
         p = np.exp(self.log_p)
-        return p * self.coef.sum(axis=1, keepdims=True) - self.coef
+        return _class_axis_back(self, p * self.coef.sum(axis=1, keepdims=True) - self.coef)
+
+    def backward(self, grad=None):
+        grad = super().backward(grad)  # (N, d1, ..., C) for K-dimensional input
+        return grad if self.spatial_shape is None else np.moveaxis(grad, -1, 1)
 
     def _coefficients(self, pred, target):
         """a_ic: the smoothed, weighted target; sets the denominator of the mean."""
@@ -253,16 +369,19 @@ class CrossEntropyLoss(Loss):
         weight = _class_weight(self, self.weight, c, pred.dtype)
         eps = self.label_smoothing
         if target.dtype.kind in "iu":
-            target = _check_class_indices(self, pred, target)
+            target = _check_class_indices(self, pred, target, self.ignore_index)
+            kept = target != self.ignore_index
+            target = np.where(kept, target, 0)
             coef = np.full((n, c), eps / c, dtype=pred.dtype)
             if weight is None:
                 coef[np.arange(n), target] += 1 - eps
-                self.denominator = n
+                self.denominator = int(kept.sum())
             else:
-                target_weight = weight[target]
+                target_weight = weight[target] * kept
                 coef *= weight
                 coef[np.arange(n), target] += (1 - eps) * target_weight
                 self.denominator = target_weight.sum()
+            coef[~kept] = 0
         elif target.dtype.kind == "f" and target.shape == pred.shape:
             coef = target.astype(pred.dtype) * (1 - eps) + eps / c
             if weight is not None:
@@ -281,6 +400,7 @@ class CrossEntropyLoss(Loss):
             "weight": weight,
             "reduction": self.reduction,
             "label_smoothing": self.label_smoothing,
+            "ignore_index": self.ignore_index,
         }
 
 
@@ -294,7 +414,20 @@ class CategoricalCrossentropy(CrossEntropyLoss):
     softmax's input instead: the same value, and a gradient that stays exact when the
     probabilities saturate. Called by hand on probabilities, it is the formula above.
 
-    Shape: pred (N, C) probabilities; target (N,) integers (Keras's "sparse" form) or (N, C).
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: the share of the target spread evenly over the classes, in [0, 1].
+
+    Shape:
+        pred (N, C) probabilities; target (N,) integers (Keras's "sparse" form) or (N, C);
+        output a float, or (N,) for ``reduction="none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.CategoricalCrossentropy()
+        >>> round(loss_fn(np.array([[0.25, 0.75]]), np.array([1])), 4)   # -log 0.75
+        0.2877
     """
 
     def log_probabilities(self, pred):
@@ -316,40 +449,71 @@ class CategoricalCrossentropy(CrossEntropyLoss):
 @names.register("loss", "categorical_crossentropy", "sparse_categorical_crossentropy")
 def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntropyLoss:
     """Keras's names: CategoricalCrossentropy on probabilities, CrossEntropyLoss on logits.
-    Both take class indices (the "sparse" form) or one-hot / probability rows."""
+    Both take class indices (the "sparse" form) or one-hot / probability rows.
+
+    Examples:
+        >>> import numpynn as nn
+        >>> nn.losses.categorical_crossentropy(from_logits=True)
+        CrossEntropyLoss(reduction='mean')
+    """
     return (CrossEntropyLoss if from_logits else CategoricalCrossentropy)(**kwargs)
 
 
 class NLLLoss(Loss):
-    """Negative log-likelihood of log-probabilities: -w_y log_p[y] for each row, divided by
-    the summed weight of the targets for ``reduction="mean"``.
+    """Negative log-likelihood of log-probabilities: l = -w_y log_p[y] for each row, divided
+    by the summed weight of the targets for ``reduction="mean"``; dl/dlog_p[y] = -w_y, 0 for
+    the other classes. Targets equal to ``ignore_index`` count for nothing (loss 0 if all
+    are ignored; PyTorch: NaN).
 
-    Shape: pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers.
+    Args:
+        weight: a weight per class, shape (C,), or None.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        ignore_index: a target value that is skipped.
+
+    Shape:
+        pred (N, C) log-probabilities (e.g. from LogSoftmax); target (N,) integers; output a
+        float, or (N,) for ``reduction="none"``. Also pred (N, C, d1, ...) with target
+        (N, d1, ...), output (N, d1, ...) for ``"none"``, as ``CrossEntropyLoss``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.NLLLoss()
+        >>> loss_fn(np.array([[-1.0, -2.0]]), np.array([1]))
+        2.0
+        >>> loss_fn.backward()
+        array([[ 0., -1.]])
     """
 
-    def __init__(self, weight=None, reduction: str = "mean"):
+    def __init__(self, weight=None, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
-        self.weight = weight
+        self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, pred, target):
-        _check_2d(self, pred, "log-probabilities")
         if target.dtype.kind not in "iu":
             raise ValueError(f"NLLLoss: expected integer class indices, got {target.dtype}")
-        target = _check_class_indices(self, pred, target)
+        pred, target = _class_axis_last(self, pred, target)
+        _check_2d(self, pred, "log-probabilities")
+        target = _check_class_indices(self, pred, target, self.ignore_index)
+        kept = target != self.ignore_index
+        target = np.where(kept, target, 0)
         weight = _class_weight(self, self.weight, pred.shape[1], pred.dtype)
-        self.target_weight = np.ones(len(target), pred.dtype) if weight is None else weight[target]
-        self.target = target
-        self.denominator = self.target_weight.sum()
-        return -self.target_weight * pred[np.arange(len(target)), target]
+        self.target_weight = (kept if weight is None else weight[target] * kept).astype(pred.dtype)
+        self.target, self.rows_shape = target, pred.shape
+        self.denominator = self.target_weight.sum() or 1  # 1: every target ignored
+        return _class_axis_back(self, -self.target_weight * pred[np.arange(len(target)), target])
 
     def local_grad(self):
-        grad = np.zeros(self.pred_shape, dtype=self.target_weight.dtype)
+        grad = np.zeros(self.rows_shape, dtype=self.target_weight.dtype)
         grad[np.arange(len(self.target)), self.target] = -self.target_weight
-        return grad
+        return _class_axis_back(self, grad)
+
+    def backward(self, grad=None):
+        grad = super().backward(grad)  # (N, d1, ..., C) for K-dimensional input
+        return grad if self.spatial_shape is None else np.moveaxis(grad, -1, 1)
 
     def get_config(self):
         weight = None if self.weight is None else np.asarray(self.weight).tolist()
-        return {"weight": weight, "reduction": self.reduction}
+        return {"weight": weight, "reduction": self.reduction, "ignore_index": self.ignore_index}
 
 
 class BCELoss(Loss):
@@ -358,7 +522,17 @@ class BCELoss(Loss):
 
     d/dp = (p - y) / max(p (1 - p), 1e-12). For logits, use ``BCEWithLogitsLoss``.
 
-    Shape: pred (*) in [0, 1]; target (*) the same shape.
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        pred (*) in [0, 1]; target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.BCELoss()
+        >>> round(loss_fn(np.array([0.5, 0.0]), np.array([1.0, 0.0])), 4)   # (log 2 + 0) / 2
+        0.3466
     """
 
     def forward(self, pred, target):
@@ -386,7 +560,20 @@ class BCEWithLogitsLoss(Loss):
     any z; pw is ``pos_weight`` (1 by default). d/dz = pw y (sigma(z) - 1) + (1 - y) sigma(z),
     which is sigma(z) - y without pos_weight.
 
-    Shape: pred (*) logits; target (*) the same shape.
+    Args:
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        pos_weight: the weight of the positive term, a float or one per output column.
+
+    Shape:
+        pred (*) logits; target (*) the same shape; output a float, or (*) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> loss_fn = nn.BCEWithLogitsLoss()
+        >>> round(loss_fn(np.array([0.0]), np.array([1.0])), 4)     # log 2
+        0.6931
+        >>> loss_fn.backward()                                       # sigma(0) - 1
+        array([-0.5])
     """
 
     def __init__(self, reduction: str = "mean", pos_weight=None):
@@ -413,5 +600,11 @@ class BCEWithLogitsLoss(Loss):
 
 @names.register("loss", "binary_crossentropy")
 def binary_crossentropy(from_logits: bool = False, **kwargs) -> Loss:
-    """Keras's name: BCELoss on probabilities, BCEWithLogitsLoss on logits."""
+    """Keras's name: BCELoss on probabilities, BCEWithLogitsLoss on logits.
+
+    Examples:
+        >>> import numpynn as nn
+        >>> nn.losses.binary_crossentropy(from_logits=True)
+        BCEWithLogitsLoss(reduction='mean')
+    """
     return (BCEWithLogitsLoss if from_logits else BCELoss)(**kwargs)

@@ -13,8 +13,14 @@ from numpynn.layers.activation import (
     Softplus,
     Tanh,
 )
+from numpynn.layers.attention import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from numpynn.layers.conv import Conv1d, Conv2D, Conv2d
 from numpynn.layers.dropout import Dropout, Dropout2d
+from numpynn.layers.embedding import Embedding
 from numpynn.layers.linear import Dense, Identity, Linear
 from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
 from numpynn.layers.normalization import (
@@ -33,6 +39,7 @@ from numpynn.layers.pooling import (
     MaxPool2d,
     MaxPooling2D,
 )
+from numpynn.layers.recurrent import GRU, LSTM, RNN, KerasGRU, KerasLSTM, RNNBase, SimpleRNN
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [
@@ -74,4 +81,15 @@ __all__ = [
     "Softplus",
     "Subtract",
     "Tanh",
+    "Embedding",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "RNNBase",
+    "KerasGRU",
+    "KerasLSTM",
+    "SimpleRNN",
+    "MultiheadAttention",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

@@ -1,7 +1,8 @@
 """Activation functions as layers; the same functions are in ``numpynn.functional``.
 
 Each backward is the derivative written next to its forward. Derivatives at kinks follow
-PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = negative_slope, ELU'(0) = alpha.
+PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = negative_slope, ELU'(0) = alpha. Every activation
+keeps the input's shape and dtype.
 """
 
 from __future__ import annotations
@@ -33,7 +34,19 @@ class LogitGradient:
 
 @names.register("activation", "relu")
 class ReLU(Module):
-    """max(x, 0). Shape: any, unchanged."""
+    """Rectified linear unit, y = max(x, 0); dy/dx = 1 where x > 0, else 0.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> relu = nn.ReLU()
+        >>> relu(np.array([-1.0, 0.0, 2.0]))
+        array([0., 0., 2.])
+        >>> relu.backward(np.array([5.0, 5.0, 5.0]))   # the gradient passes where x > 0
+        array([0., 0., 5.])
+    """
 
     def forward(self, x):
         self.out = np.maximum(x, 0)  # the next layer keeps it anyway: no memory of its own
@@ -45,7 +58,20 @@ class ReLU(Module):
 
 @names.register("activation", "leaky_relu", negative_slope=0.2)  # Keras's slope
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise. Shape: any, unchanged."""
+    """Leaky ReLU, y = x for x > 0, negative_slope * x otherwise; dy/dx = 1 or negative_slope.
+
+    Args:
+        negative_slope: the slope for x <= 0 (PyTorch's 0.01; the name ``"leaky_relu"``
+            gives Keras's 0.2).
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.LeakyReLU(0.1)(np.array([-2.0, 3.0]))
+        array([-0.2,  3. ])
+    """
 
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope
@@ -66,8 +92,22 @@ class LeakyReLU(Module):
 
 @names.register("activation", "elu")
 class ELU(Module):
-    """x for x > 0, alpha (exp(x) - 1) otherwise; d/dx = alpha exp(x) there (computed as
-    such: y + alpha would cancel to zero in the far negative tail)."""
+    """Exponential linear unit, y = x for x > 0, alpha (exp(x) - 1) otherwise.
+
+    dy/dx = 1 for x > 0, alpha exp(x) otherwise (computed as such: y + alpha would cancel
+    to zero in the far negative tail).
+
+    Args:
+        alpha: the value the negative side approaches, -alpha as x goes to -inf.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.ELU()(np.array([-100.0, 0.0, 1.5]))
+        array([-1. ,  0. ,  1.5])
+    """
 
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
@@ -89,10 +129,22 @@ class ELU(Module):
 
 @names.register("activation", "gelu")
 class GELU(Module):
-    """x Phi(x), Phi the standard normal CDF (``approximate="none"``, PyTorch's default),
-    or 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3) (``approximate="tanh"``).
+    """Gaussian error linear unit, y = x Phi(x), Phi the standard normal CDF.
 
-    d/dx = Phi(x) + x phi(x) exactly; 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx for the tanh form.
+    With ``approximate="tanh"``: y = 0.5 x (1 + t), t = tanh(u), u = sqrt(2/pi) (x + 0.044715
+    x^3). dy/dx = Phi(x) + x phi(x) exactly (phi the normal density); 0.5 (1 + t) +
+    0.5 x (1 - t^2) du/dx for the tanh form.
+
+    Args:
+        approximate: ``"none"`` (the exact form, PyTorch's default) or ``"tanh"``.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.GELU()(np.array([-10.0, 0.0, 1.0])).round(4)
+        array([-0.    ,  0.    ,  0.8413])
     """
 
     def __init__(self, approximate: str = "none"):
@@ -123,7 +175,18 @@ class GELU(Module):
 
 @names.register("activation", "sigmoid")
 class Sigmoid(Module):
-    """sigma(x) = 1 / (1 + exp(-x)), no overflow for any input. Shape: any, unchanged."""
+    """Logistic function, y = sigma(x) = 1 / (1 + exp(-x)); dy/dx = y (1 - y).
+
+    Computed without overflow for any input.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Sigmoid()(np.array([-1000.0, 0.0, 1000.0]))
+        array([0. , 0.5, 1. ])
+    """
 
     def forward(self, x):
         self.logits = x
@@ -138,7 +201,16 @@ class Sigmoid(Module):
 
 @names.register("activation", "tanh")
 class Tanh(Module):
-    """tanh(x); d/dx = 1 - tanh(x)^2. Shape: any, unchanged."""
+    """Hyperbolic tangent, y = tanh(x); dy/dx = 1 - y^2.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Tanh()(np.array([0.0, 100.0]))
+        array([0., 1.])
+    """
 
     def forward(self, x):
         self.out = np.tanh(x)
@@ -150,7 +222,16 @@ class Tanh(Module):
 
 @names.register("activation", "swish", "silu")
 class SiLU(Module):
-    """x sigma(x) (swish); d/dx = sigma(x) (1 + x (1 - sigma(x))). Shape: any, unchanged."""
+    """SiLU (swish), y = x sigma(x); dy/dx = sigma(x) (1 + x (1 - sigma(x))).
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.SiLU()(np.array([0.0, 100.0]))
+        array([  0., 100.])
+    """
 
     def forward(self, x):
         self.x, self.sig = x, F.sigmoid(x)
@@ -162,7 +243,23 @@ class SiLU(Module):
 
 @names.register("activation", "softplus")
 class Softplus(Module):
-    """log(1 + exp(beta x)) / beta, linear where beta x > threshold; d/dx = sigma(beta x)."""
+    """Softplus, y = log(1 + exp(beta x)) / beta; dy/dx = sigma(beta x).
+
+    Where beta x > threshold, y = x (and dy/dx = 1): the same value to float precision,
+    without overflow.
+
+    Args:
+        beta: the sharpness; larger beta comes closer to ReLU.
+        threshold: above this value of beta x the layer is linear.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Softplus()(np.array([0.0, 50.0])).round(4)
+        array([ 0.6931, 50.    ])
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         self.beta, self.threshold = beta, threshold
@@ -184,10 +281,22 @@ class Softplus(Module):
 
 @names.register("activation", "softmax")
 class Softmax(Module):
-    """p = exp(x) / sum(exp(x)) along ``axis``.
+    """Softmax, p = exp(x) / sum(exp(x)) along ``axis`` (computed stably, max subtracted).
 
     The Jacobian is diag(p) - p p^T, so dx = p * (grad - sum(grad * p)): the full
     Jacobian-vector product, not only its diagonal p (1 - p).
+
+    Args:
+        axis: the axis that sums to 1 (the classes of an (N, C) output by default).
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Softmax()(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+        array([[0.5, 0.5],
+               [1. , 0. ]])
     """
 
     def __init__(self, axis: int = -1):
@@ -213,7 +322,22 @@ class Softmax(Module):
 
 @names.register("activation", "log_softmax")
 class LogSoftmax(Module):
-    """y = x - log(sum(exp(x))) along ``axis``; dx = grad - exp(y) * sum(grad)."""
+    """Log-softmax, y = x - log(sum(exp(x))) along ``axis``; dx = grad - exp(y) sum(grad).
+
+    Pair it with ``NLLLoss``; together they are ``CrossEntropyLoss``.
+
+    Args:
+        axis: the axis of the classes.
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> y = nn.LogSoftmax()(np.array([[0.0, 0.0]]))
+        >>> bool(np.allclose(y, np.log(0.5)))
+        True
+    """
 
     def __init__(self, axis: int = -1):
         self.axis = axis
@@ -234,7 +358,13 @@ class LogSoftmax(Module):
 
 def get_activation(identifier) -> Module | None:
     """An activation Module from a name (``"relu"``), a serialized entry, or a Module;
-    None for ``None`` and ``"linear"`` (no activation)."""
+    None for ``None`` and ``"linear"`` (no activation).
+
+    Examples:
+        >>> import numpynn as nn
+        >>> nn.layers.activation.get_activation("relu"), nn.layers.activation.get_activation(None)
+        (ReLU(), None)
+    """
     if identifier is None or identifier == "linear":
         return None
     if isinstance(identifier, dict):
@@ -259,11 +389,19 @@ def activation_config(identifier, module: Module | None):
 class Activation(Module):
     """Keras's ``Activation("relu")``: an activation chosen by name, as a layer of its own.
 
-    Shape: that of the activation (any, unchanged, for the element-wise ones).
+    y = activation(x); the backward is the activation's.
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.Activation("relu")(np.array([[-1.0, 2.0]]))
-    array([[0., 2.]])
+    Args:
+        activation: a name (``"relu"``, ``"softmax"``, ... see ``nn.names``) or a Module.
+        name: the layer's name in a model.
+
+    Shape:
+        that of the activation (input (*), output (*) for the element-wise ones).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Activation("relu")(np.array([[-1.0, 2.0]]))
+        array([[0., 2.]])
     """
 
     def __init__(self, activation, name: str | None = None):

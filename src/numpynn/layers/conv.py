@@ -1,12 +1,13 @@
 """Convolution: Conv2d on (N, C, H, W), Conv1d on (N, C, L), and Keras's Conv2D.
 
-The forward pass is one matrix product per group: the flattened kernels times the input's
-windows, copied side by side as the rows of a matrix ("im2col", ``F.gather_windows``, which
-picks its memory layout by the channel count). The backward pass gets the weight gradient
-from one more product, and the input gradient one kernel offset at a time: the output
-gradient times that offset's weights is the slab to add back under that offset, into a
-channels-last image, so that the slab is contiguous. No loop runs over the batch or over
-output positions.
+The forward pass is one matrix product per group, out = W·cols + b: the flattened kernels
+times the input's windows copied side by side ("im2col", one row per output position). The
+backward pass gets dW = dyᵀ·cols from one more product, and the input gradient as
+dcols = dy·W added back under the windows ("col2im"), one kernel offset at a time so that
+each offset's slab is one contiguous product. The windows (sizes, padding, im2col, col2im)
+are ``layers/_windows.py``'s, shared with the pools. No loop runs over the batch or over
+output positions. With 16 or more output channels the output is channels-last in memory,
+shown as (N, O, OH, OW) (see the note above ``_plus_bias_channels_last``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import math
 
 import numpy as np
 
-from numpynn import functional as F
 from numpynn import init
 from numpynn._config import Seed, get_rng
+from numpynn.layers._windows import Windowed, col2im, crop, im2col, is_channels_last
 from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
 
-class Conv2d(Module):
+class Conv2d(Windowed, Module):
     """2-D convolution (cross-correlation, as in PyTorch):
 
         y[n, o, i, j] = b[o] + sum_{c, a, b} W[o, c, a, b] x[n, g(o) c, i s + a d, j s + b d]
@@ -49,7 +50,7 @@ class Conv2d(Module):
     (2, 16, 28, 28)
     """
 
-    spatial = 2
+    channels_last_from = 16  # output channels from which the output is channels-last
 
     def __init__(
         self,
@@ -64,22 +65,9 @@ class Conv2d(Module):
         seed: Seed = None,
     ):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = self._tuple(kernel_size, "kernel_size")
-        self.stride = self._tuple(stride, "stride")
-        self.dilation = self._tuple(dilation, "dilation")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(
-                    f"{type(self).__name__}: padding must be 'same', 'valid' or an int, "
-                    f"got {padding!r}"
-                )
-            self.padding = padding
-        else:
-            self.padding = self._tuple(padding, "padding")
-        if min(self.kernel_size + self.stride + self.dilation) < 1 or groups < 1:
-            raise ValueError(
-                f"{self.describe()}: kernel_size, stride, dilation and groups must be positive"
-            )
+        self._set_windows(kernel_size, stride, padding, dilation)
+        if groups < 1:
+            raise ValueError(f"{self.describe()}: groups must be positive, got {groups}")
         if out_channels % groups or (in_channels is not None and in_channels % groups):
             raise ValueError(
                 f"{self.describe()}: in_channels and out_channels must be multiples of "
@@ -89,13 +77,6 @@ class Conv2d(Module):
         self.built = False
         if in_channels is not None:
             self.build((None, in_channels) + (None,) * self.spatial)
-
-    def _tuple(self, value, name):
-        return F.pair(value, name) if self.spatial == 2 else (1, F.pair(value, name)[1])
-
-    # (KH, KW) etc. as the PyTorch-facing arguments show them (Conv1d drops the height)
-    def _shown(self, value):
-        return value if self.spatial == 2 else value[1:]
 
     def build(self, input_shape):
         if input_shape[1] is None:
@@ -116,34 +97,8 @@ class Conv2d(Module):
         weight = init.uniform(shape, -bound, bound, rng)
         return weight, init.uniform(shape[0], -bound, bound, rng) if self.use_bias else None
 
-    # --- shapes ------------------------------------------------------------------------------
-
-    def _pads(self, size: tuple) -> list[tuple[int, int]]:
-        """(before, after) for height and width."""
-        if self.padding == "valid":
-            return [(0, 0), (0, 0)]
-        if self.padding == "same":
-            return [
-                F.same_padding(n, k, s, d) if n is not None else (0, 0)
-                for n, k, s, d in zip(size, self.kernel_size, self.stride, self.dilation)
-            ]
-        return [(p, p) for p in self.padding]
-
-    def _out_size(self, size: tuple) -> tuple:
-        out = []
-        for n, (before, after), k, s, d in zip(
-            size, self._pads(size), self.kernel_size, self.stride, self.dilation
-        ):
-            out.append(None if n is None else (n + before + after - d * (k - 1) - 1) // s + 1)
-        return tuple(out)
-
-    def _as_2d_shape(self, shape):
-        return tuple(shape) if self.spatial == 2 else (*shape[:2], 1, shape[2])
-
     def output_shape(self, input_shape):
-        n, _, *size = self._as_2d_shape(input_shape)
-        out = (n, self.out_channels, *self._out_size(tuple(size)))
-        return out if self.spatial == 2 else (out[0], out[1], out[3])
+        return self._window_output_shape(input_shape, self.out_channels)
 
     def check_input(self, x):
         expected = 2 + self.spatial
@@ -158,36 +113,60 @@ class Conv2d(Module):
                 f"{self.describe()}: expected {dims.replace('C', str(self.in_channels))}, "
                 f"got {x.shape}{hint}"
             )
-        size = self._as_2d_shape(x.shape)[2:]
-        if min(self._out_size(size)) < 1:
-            raise ValueError(
-                f"{self.describe()}: the input {x.shape} is smaller than the kernel "
-                f"{self._shown(self.kernel_size)} (dilation {self._shown(self.dilation)}) "
-                "after padding: the output would be empty"
-            )
+        self._check_windows_fit(x.shape)
         return x if x.dtype == self.weight.dtype else x.astype(self.weight.dtype)
 
     # --- the computation ---------------------------------------------------------------------
 
     def forward(self, x):
-        x = x.reshape(self._as_2d_shape(x.shape))
-        n, c, h, w = x.shape
-        pads = self._pads((h, w))
-        cols = F.gather_windows(x, pads, self.kernel_size, self.stride, self.dilation)
-        oh, ow = self._out_size((h, w))
-        kh, kw = self.kernel_size
-        g, o = self.groups, self.out_channels
-        cols = cols.reshape(n * oh * ow, kh * kw, g, c // g)  # "im2col"
-        self.cols = cols.transpose(2, 0, 1, 3).reshape(g, n * oh * ow, kh * kw * (c // g))
-        (top, bottom), (left, right) = pads
-        self.padded_shape, self.pads = (n, h + top + bottom, w + left + right, c), pads
-        # the kernels times the columns: (O, N*OH*OW), whose rows of OH*OW positions then go
-        # to channels-first as contiguous runs, with the bias added in the same pass
-        out = np.matmul(self._kernels(), self.cols.transpose(0, 2, 1))  # (g, O/g, N*OH*OW)
-        result = np.empty((n, o, oh, ow), dtype=out.dtype)
-        bias = self.bias.data[:, None] if self.bias is not None else out.dtype.type(0)
-        np.add(out.reshape(o, n, oh * ow).transpose(1, 0, 2), bias, out=result.reshape(n, o, -1))
-        return result if self.spatial == 2 else result[:, :, 0]
+        x = x.reshape(self._as_2d(x.shape))
+        n, _, h, w = x.shape
+        self.pads, (oh, ow) = self._geometry((h, w))
+        self.padded_shape = (n, h + sum(self.pads[0]), w + sum(self.pads[1]), self.in_channels)
+        self.input_channels_last = is_channels_last(x)  # the gradient goes back in x's order
+        self.cols = self._columns(x)  # (g, N*OH*OW, KH*KW*C/g): one row per output position
+        W, b = self._kernels(), self.bias
+        if self.out_channels >= self.channels_last_from and n > 1:
+            out = _plus_bias_channels_last(self.cols @ W.mT, b, n)  # out = cols·Wᵀ + b
+        else:
+            out = _plus_bias_channels_first(W @ self.cols.mT, b, n)  # out = (W·colsᵀ)ᵀ + b
+        return self._as_given(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
+
+    def backward_params(self, grad):
+        self._parameter_grads(grad.reshape(self._as_2d(grad.shape)))
+
+    def backward(self, grad):
+        grad = grad.reshape(self._as_2d(grad.shape))
+        n, _, oh, ow = grad.shape
+        grad_rows = self._parameter_grads(grad)  # (g, N*OH*OW, O/g)
+        # dx = col2im(dy·W), one kernel offset's (N*OH*OW, C) slab at a time, into a
+        # channels-last image so that each slab is contiguous (measured on benchmarks/cnn.py:
+        # 54 -> 39 ms a step, profiled, against one product followed by a strided col2im)
+        slab_at = self._input_grad_slabs(grad_rows, (n, oh, ow))
+        k, s, d = self.kernel_size, self.stride, self.dilation
+        dx = col2im(self.padded_shape, grad.dtype, slab_at, k, s, d, axes=(1, 2))
+        dx = crop(dx, self.pads, axes=(1, 2)).transpose(0, 3, 1, 2)
+        # in the memory order of the input: as a transposed view, the layers below would
+        # read it strided (max-pool's backward took 5.1 ms instead of 3.8 on benchmarks/cnn.py)
+        return self._as_given(dx if self.input_channels_last else np.ascontiguousarray(dx))
+
+    def _parameter_grads(self, grad):
+        """Add dW = dyᵀ·cols and db = sum(dy); return dy as (g, N*OH*OW, O/g) rows, which
+        the input gradient needs too."""
+        grad_rows = _as_rows(grad, self.groups)  # (g, N*OH*OW, O/g)
+        if self.bias is not None:
+            self.bias.grad += grad_rows.sum(axis=1).reshape(-1)
+        self.weight.grad += self._as_weight(grad_rows.mT @ self.cols)
+        return grad_rows
+
+    # --- layouts: the weight and the columns as the products want them -----------------------
+
+    def _columns(self, x):
+        """im2col per group: (g, N*OH*OW, KH*KW*C/g), columns by kernel offset then channel."""
+        cols = im2col(x, self.pads, self.kernel_size, self.stride, self.dilation)
+        g, kernel_taps = self.groups, self.kernel_size[0] * self.kernel_size[1]
+        cols = cols.reshape(len(cols), kernel_taps, g, -1).transpose(2, 0, 1, 3)
+        return cols.reshape(g, len(cols[0]), -1)
 
     def _kernels(self) -> np.ndarray:
         """The weight as (g, O/g, KH*KW*C/g), in the column order of ``cols``."""
@@ -196,65 +175,31 @@ class Conv2d(Module):
             self.groups, self.out_channels // self.groups, -1
         )
 
-    def backward_params(self, grad):
-        self._parameter_grads(grad.reshape(self._as_2d_shape(grad.shape)))
-
-    def _parameter_grads(self, grad):
-        """Add the weight and bias gradients; return the output gradient as (g, N*OH*OW,
-        O/g) rows, which the input gradient needs too."""
-        n, o, oh, ow = grad.shape
-        g, c = self.groups, self.in_channels
+    def _as_weight(self, kernels: np.ndarray) -> np.ndarray:
+        """The inverse of ``_kernels``: (g, O/g, KH*KW*C/g) to the weight's shape."""
         kh, kw = self.kernel_size
-        # (N, O, OH*OW) -> (O, N*OH*OW), which moves runs of OH*OW contiguous numbers; the
-        # rows are its transpose, a view (a copy straight to channels-last moves single
-        # numbers: 1.1 ms against 0.4 for the second convolution of benchmarks/cnn.py)
-        rows_t = np.ascontiguousarray(grad.reshape(n, o, -1).transpose(1, 0, 2))
-        rows_t = rows_t.reshape(g, o // g, n * oh * ow)
-        if self.bias is not None:
-            self.bias.grad += rows_t.reshape(o, -1).sum(axis=1)
-        weight_grad = np.matmul(rows_t, self.cols)  # (g, O/g, KH*KW*C/g)
-        weight_grad = weight_grad.reshape(o, kh, kw, c // g).transpose(0, 3, 1, 2)
-        self.weight.grad += weight_grad.reshape(self.weight.shape)
-        return rows_t.transpose(0, 2, 1)
+        kernels = kernels.reshape(self.out_channels, kh, kw, -1).transpose(0, 3, 1, 2)
+        return kernels.reshape(self.weight.shape)
 
-    def backward(self, grad):
-        grad = grad.reshape(self._as_2d_shape(grad.shape))
-        n, o, oh, ow = grad.shape
-        g, c = self.groups, self.in_channels
-        kh, kw = self.kernel_size
-        rows = self._parameter_grads(grad)
-        # the input gradient, one kernel offset at a time: the rows times that offset's
-        # weights is exactly the slab of windows to add back at that offset, contiguous
-        # (measured on benchmarks/cnn.py: 54 -> 39 ms a step, profiled, against one product
-        # followed by a strided col2im)
-        kernels = self._kernels().reshape(g, o // g, kh, kw, c // g)
-        (sh, sw), (dh, dw) = self.stride, self.dilation
-        padded = np.zeros(self.padded_shape, dtype=grad.dtype)
-        for a in range(kh):
-            for b in range(kw):
-                rows_at = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
-                cols_at = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-                for group in range(g):
-                    channels = slice(group * (c // g), (group + 1) * (c // g))
-                    slab = rows[group] @ kernels[group, :, a, b, :]  # (N*OH*OW, C/g)
-                    padded[:, rows_at, cols_at, channels] += slab.reshape(n, oh, ow, -1)
-        (top, bottom), (left, right) = self.pads
-        dx = padded[:, top : padded.shape[1] - bottom, left : padded.shape[2] - right, :]
-        # channels first and contiguous: as a transposed view, the layers below would read
-        # it strided (max-pool's backward took 5.1 ms instead of 3.8 on benchmarks/cnn.py)
-        dx = np.ascontiguousarray(dx.transpose(0, 3, 1, 2))
-        return dx if self.spatial == 2 else dx[:, :, 0]
+    def _input_grad_slabs(self, grad_rows, out_size):
+        """``slab_at(a, b, slot)`` for ``col2im``: dy·W[:, :, a, b], the gradient of the
+        inputs that kernel offset (a, b) read, as (N, OH, OW, C)."""
+        g, kh, kw = self.groups, *self.kernel_size
+        kernels = self._kernels().reshape(g, self.out_channels // g, kh, kw, -1)
+
+        def slab_at(a, b, slot):
+            slab = grad_rows @ kernels[:, :, a, b, :]  # (g, N*OH*OW, C/g)
+            return slab.transpose(1, 0, 2).reshape(*out_size, self.in_channels)
+
+        return slab_at
 
     # --- description -------------------------------------------------------------------------
 
     def get_config(self):
-        padding = self.padding if isinstance(self.padding, str) else list(self._shown(self.padding))
         return {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
-            "kernel_size": list(self._shown(self.kernel_size)),
-            "stride": list(self._shown(self.stride)),
-            "padding": padding,
+            **self._window_config(),
             "dilation": list(self._shown(self.dilation)),
             "groups": self.groups,
             "bias": self.use_bias,
@@ -274,20 +219,64 @@ class Conv2d(Module):
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels}, k={k})"
 
 
-class Conv1d(Conv2d):
-    """1-D convolution on (N, C, L), PyTorch's ``Conv1d``: computed as a Conv2d of height 1.
+# The output's memory order is chosen by its channel count: from ``channels_last_from``
+# channels on, channels-last (N, OH, OW, O), shown as (N, O, OH, OW) through a transposed
+# view: the products write rows of channels, and the layers up to the next convolution
+# (ReLU, BatchNorm, pooling, dropout) follow the memory order of their input, so the image
+# is never transposed inside the stack. Below it, and for a single sample, channels-first,
+# where NumPy's loops over so few channels would be short and nothing is gained
+# (benchmarks/README.md, "Channels-last images and BatchNorm").
 
-    Weights (O, C / groups, K). Shape: input (N, C, L), output (N, O, OL).
+
+def _plus_bias_channels_last(products: np.ndarray, bias, n: int) -> np.ndarray:
+    """The per-group products (g, N*OH*OW, O/g) plus the bias as one (N*OH*OW, O) array
+    (in place for one group)."""
+    g, m, per_group = products.shape
+    out = products[0] if g == 1 else products.transpose(1, 0, 2).reshape(m, g * per_group)
+    if bias is not None:  # along rows of OH*OW*O numbers, the bias repeated OH*OW times
+        out.reshape(n, -1)[...] += np.tile(bias.data, m // n)
+    return out
+
+
+def _plus_bias_channels_first(products: np.ndarray, bias, n: int) -> np.ndarray:
+    """The per-group products (g, O/g, N*OH*OW) plus the bias, in (N, O, OH*OW) memory,
+    returned as its (N, OH*OW, O) transpose: one pass that moves runs of OH*OW numbers."""
+    o = products.shape[0] * products.shape[1]
+    out = np.empty((n, o, products.shape[2] // n), dtype=products.dtype)
+    b = bias.data[:, None] if bias is not None else products.dtype.type(0)
+    np.add(products.reshape(o, n, -1).transpose(1, 0, 2), b, out=out)
+    return out.transpose(0, 2, 1)
+
+
+def _as_rows(images: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, OH, OW) images as (g, N*OH*OW, O/g) rows: a view of channels-last memory;
+    from channels-first memory, the transpose of a copy that moves runs of OH*OW numbers
+    (a copy straight to channels-last moves single numbers: 1.1 ms against 0.4 for the
+    second convolution of benchmarks/cnn.py)."""
+    n, o, oh, ow = images.shape
+    if is_channels_last(images):
+        rows = images.transpose(0, 2, 3, 1).reshape(n * oh * ow, groups, o // groups)
+        return rows.transpose(1, 0, 2)
+    rows_t = np.ascontiguousarray(images.reshape(n, o, -1).transpose(1, 0, 2))
+    return rows_t.reshape(groups, o // groups, -1).mT
+
+
+class Conv1d(Conv2d):
+    """1-D convolution on (N, C, L), PyTorch's ``Conv1d``: computed as a Conv2d of height 1,
+
+        y[n, o, t] = b[o] + sum_{c, k} W[o, c, k] x[n, g(o) c, t s + k d]
+
+    Args: as ``Conv2d``, each an int (or a 1-tuple).
+
+    Weights (O, C / groups, K). Shape: input (N, C, L), output (N, O, OL) with
+    OL = (L + 2 pad - d (K - 1) - 1) // s + 1.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.Conv1d(4, 8, kernel_size=5, stride=2)(np.zeros((3, 4, 50), dtype=np.float32)).shape
+    (3, 8, 23)
     """
 
     spatial = 1
-
-    def _tuple(self, value, name):
-        if isinstance(value, (tuple, list)):
-            if len(value) != 1:
-                raise ValueError(f"{name}: expected an int or a 1-tuple, got {value!r}")
-            value = value[0]
-        return (1 if name != "padding" else 0, F.pair(value, name)[1])
 
 
 def _keras_padding(padding: str) -> str:

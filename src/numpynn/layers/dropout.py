@@ -12,11 +12,23 @@ class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the
     survivors by 1 / (1 - p), so that eval mode is the identity and needs no rescaling.
 
+    y = x m with m = 1 / (1 - p) where kept, 0 where dropped; dx = grad m (the same mask).
+
     Args:
         p: the probability of *dropping* an element (PyTorch's and Keras's ``rate``).
         seed: int or Generator for the masks (default: the library's generator at call time).
 
-    Shape: any, unchanged. The input array is never modified.
+    Shape:
+        input (*), output (*): the same shape. The input array is never modified.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Dropout(0.5, seed=0)
+        >>> y = layer(np.ones((4, 1000)))
+        >>> sorted(set(y.ravel().tolist()))   # dropped, or kept and scaled by 1 / (1 - p)
+        [0.0, 2.0]
+        >>> layer.eval()(np.ones(3))          # the identity in eval mode
+        array([1., 1., 1.])
     """
 
     def __init__(self, p: float = 0.5, seed: Seed = None):
@@ -52,7 +64,20 @@ class Dropout2d(Dropout):
     """Channel dropout: in training, zero whole channels of (N, C, H, W) (or (N, C, L))
     with probability ``p`` and scale the others by 1 / (1 - p); the identity in eval mode.
 
-    Shape: (N, C, H, W) or (N, C, L), unchanged.
+    y[n, c] = x[n, c] m_nc with one m_nc per sample and channel (as in ``Dropout``).
+
+    Args:
+        p: the probability of dropping a channel.
+        seed: int or Generator for the masks.
+
+    Shape:
+        input (N, C, H, W) or (N, C, L), output the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> y = nn.Dropout2d(0.5, seed=0)(np.ones((2, 8, 3, 3)))
+        >>> bool(np.all(y.min(axis=(2, 3)) == y.max(axis=(2, 3))))   # whole channels
+        True
     """
 
     def check_input(self, x):

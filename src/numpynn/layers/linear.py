@@ -13,7 +13,10 @@ from numpynn.module import Module, Parameter
 
 
 class Linear(Module):
-    """y = x W^T + b.
+    """Fully connected layer, y = x W^T + b.
+
+    Backward: dx = grad W, dW = grad^T x and db = the sum of grad over the rows (both
+    summed over the batch, never averaged: the loss's backward already divides by N).
 
     Args:
         in_features: size of each input row; ``None`` infers it from the first input.
@@ -25,13 +28,15 @@ class Linear(Module):
     ``(out_features,)``. Both start as U(-1/sqrt(in), 1/sqrt(in)), PyTorch's default
     (``kaiming_uniform`` with a = sqrt(5) for the weight).
 
-    Shape: input (*, in_features), output (*, out_features).
+    Shape:
+        input (*, in_features), output (*, out_features).
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.Linear(784, 128)
-    Linear(in_features=784, out_features=128, bias=True)
-    >>> nn.Linear(None, 10)(np.zeros((2, 5), dtype=np.float32)).shape
-    (2, 10)
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Linear(784, 128)
+        Linear(in_features=784, out_features=128, bias=True)
+        >>> nn.Linear(None, 10)(np.zeros((2, 5), dtype=np.float32)).shape
+        (2, 10)
     """
 
     def __init__(
@@ -146,15 +151,17 @@ class Dense(KerasLayer, Linear):
 
     The weight keeps PyTorch's layout ``(units, in)``; a Keras kernel is its transpose.
 
-    Shape: input (*, in), output (*, units).
+    Shape:
+        input (*, in), output (*, units).
 
-    >>> import numpy as np, numpynn as nn
-    >>> layer = nn.Dense(3, activation="softmax")
-    >>> p = layer(np.ones((2, 5), dtype=np.float32))
-    >>> p.shape, p.dtype, bool(np.allclose(p.sum(axis=1), 1))
-    ((2, 3), dtype('float32'), True)
-    >>> layer
-    Dense(units=3, activation='softmax', in=5)
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Dense(3, activation="softmax")
+        >>> p = layer(np.ones((2, 5), dtype=np.float32))
+        >>> p.shape, p.dtype, bool(np.allclose(p.sum(axis=1), 1))
+        ((2, 3), dtype('float32'), True)
+        >>> layer
+        Dense(units=3, activation='softmax', in=5)
     """
 
     def __init__(
@@ -200,7 +207,16 @@ class Dense(KerasLayer, Linear):
 
 @names.register("activation", "linear")
 class Identity(Module):
-    """y = x. Shape: any, unchanged."""
+    """The identity, y = x; dx = grad (Keras's ``"linear"`` activation).
+
+    Shape:
+        input (*), output (*): the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Identity()(np.array([1.0, -2.0]))
+        array([ 1., -2.])
+    """
 
     def forward(self, x):
         return x

@@ -3,12 +3,13 @@
 They take their inputs as arguments or, as in Keras, as one list (``nn.Add()([a, b])``),
 and ``backward`` returns one gradient per input, in order.
 
->>> import numpy as np, numpynn as nn
->>> a, b = np.ones((2, 3)), np.full((2, 3), 2.0)
->>> nn.Add()([a, b])[0]
-array([3., 3., 3.])
->>> nn.Concatenate()(a, b).shape
-(2, 6)
+Examples:
+    >>> import numpy as np, numpynn as nn
+    >>> a, b = np.ones((2, 3)), np.full((2, 3), 2.0)
+    >>> nn.Add()([a, b])[0]
+    array([3., 3., 3.])
+    >>> nn.Concatenate()(a, b).shape
+    (2, 6)
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from numpynn.module import Module
 
 
 class Merge(Module):
-    """Base of the element-wise merges: two or more inputs of one shape."""
+    """Base of the element-wise merges: two or more inputs of one shape.
+
+    Args:
+        name: the layer's name in a model.
+
+    Shape:
+        inputs (*) all of one shape, output (*) the same shape.
+    """
 
     multi_input = True
     arity: int | None = None  # an exact number of inputs, if the operation needs one
@@ -49,7 +57,16 @@ class Merge(Module):
 
 
 class Add(Merge):
-    """y = x_1 + x_2 + ...; each input's gradient is the upstream gradient itself."""
+    """Sum, y = x_1 + x_2 + ...; dy/dx_i = 1, so each input's gradient is grad itself.
+
+    Shape:
+        inputs (*) all of one shape, output (*) the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Add()(np.ones(2), np.ones(2), np.ones(2))
+        array([3., 3.])
+    """
 
     def forward(self, *xs):
         self.count = len(xs)
@@ -60,7 +77,19 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """y = x_1 - x_2; gradients (grad, -grad)."""
+    """Difference of two inputs, y = x_1 - x_2; gradients (grad, -grad).
+
+    Shape:
+        inputs (*) both of one shape, output (*) the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Subtract()
+        >>> layer(np.ones(2), np.full(2, 3.0))
+        array([-2., -2.])
+        >>> layer.backward(np.ones(2))
+        (array([1., 1.]), array([-1., -1.]))
+    """
 
     arity = 2
 
@@ -72,7 +101,19 @@ class Subtract(Merge):
 
 
 class Multiply(Merge):
-    """y = x_1 * x_2 * ... element-wise; dy/dx_i = the product of the other inputs."""
+    """Element-wise product, y = x_1 * x_2 * ...; dy/dx_i = the product of the other inputs.
+
+    Shape:
+        inputs (*) all of one shape, output (*) the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Multiply()
+        >>> layer(np.full(2, 2.0), np.full(2, 5.0))
+        array([10., 10.])
+        >>> layer.backward(np.ones(2))
+        (array([5., 5.]), array([2., 2.]))
+    """
 
     def forward(self, *xs):
         self.xs = xs
@@ -93,7 +134,16 @@ class Multiply(Merge):
 
 
 class Average(Merge):
-    """y = (x_1 + ... + x_n) / n; each input's gradient is grad / n."""
+    """Mean of the inputs, y = (x_1 + ... + x_n) / n; each input's gradient is grad / n.
+
+    Shape:
+        inputs (*) all of one shape, output (*) the same shape.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Average()(np.zeros(2), np.full(2, 4.0))
+        array([2., 2.])
+    """
 
     def forward(self, *xs):
         self.count = len(xs)
@@ -107,7 +157,22 @@ class Concatenate(Merge):
     """Join the inputs along ``axis`` (counted with the batch, so -1 is the features of
     (N, F) inputs); backward splits the gradient back into the inputs' sizes.
 
-    Shape: inputs equal but along ``axis``; output the sum of their sizes along it.
+    y = [x_1, x_2, ...] along ``axis``; dx_i = the slice of grad where x_i went.
+
+    Args:
+        axis: a non-batch axis.
+        name: the layer's name in a model.
+
+    Shape:
+        inputs equal but along ``axis``; output the sum of their sizes along it.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.Concatenate()
+        >>> layer(np.zeros((2, 3)), np.ones((2, 1))).shape
+        (2, 4)
+        >>> [g.shape for g in layer.backward(np.ones((2, 4)))]
+        [(2, 3), (2, 1)]
     """
 
     def __init__(self, axis: int = -1, name: str | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn._config import get_default_dtype
+from numpynn.layers._windows import is_channels_last
 from numpynn.module import Module, Parameter
 
 
@@ -103,6 +104,12 @@ class _BatchNorm(Module):
 
     Backward in training (m values per channel, x_hat the normalised input):
     dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)).
+
+    Args:
+        num_features: C, or None to take it from the first input.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' step (PyTorch's sense: the weight of the batch).
+        affine: learn gamma (``weight``, ones) and beta (``bias``, zeros) per channel.
     """
 
     buffers = ("running_mean", "running_var", "num_batches_tracked")
@@ -153,42 +160,54 @@ class _BatchNorm(Module):
         dtype = self.running_mean.dtype
         return x if x.dtype == dtype else x.astype(dtype)
 
-    def _shape(self, value, ndim):
-        return value.reshape((1, -1) + (1,) * (ndim - 2))
-
     def forward(self, x):
-        axes = (0,) + tuple(range(2, x.ndim))
+        self.layout = layout = _ChannelLayout(x)
+        x = layout.view(x)  # (N, C, H*W), or (N, H*W*C) for channels-last images
         if self.training:
-            mean, var = x.mean(axis=axes), x.var(axis=axes)
-            count = x.size // x.shape[1]
-            m = self.momentum
-            self.running_mean *= 1 - m
-            self.running_mean += m * mean
-            self.running_var *= 1 - m
-            self.running_var += m * var * (count / (count - 1))  # unbiased, as PyTorch
-            self.num_batches_tracked += 1
+            count = x.size // self.num_features
+            mean = layout.sums(x) / count
+            centred = x - layout.spread(mean)
+            var = layout.sums(centred * centred) / count
+            self._update_running_stats(mean, var, count)
         else:
             mean, var = self.running_mean, self.running_var
-        self.inv_std = self._shape(1 / np.sqrt(var + self.eps), x.ndim)
-        self.x_hat = (x - self._shape(mean, x.ndim)) * self.inv_std
-        self.axes, self.batch_stats = axes, self.training
+            centred = x - layout.spread(mean)
+        self.inv_std = 1 / np.sqrt(var + self.eps)
+        self.x_hat = centred
+        self.x_hat *= layout.spread(self.inv_std)  # x_hat = (x - mean) / sqrt(var + eps)
+        self.batch_stats = self.training
         if not self.affine:
-            return self.x_hat
-        return self.x_hat * self._shape(self.weight.data, x.ndim) + self._shape(
-            self.bias.data, x.ndim
-        )
+            return layout.restore(self.x_hat)
+        out = self.x_hat * layout.spread(self.weight.data)  # y = gamma x_hat + beta
+        out += layout.spread(self.bias.data)
+        return layout.restore(out)
+
+    def _update_running_stats(self, mean, var, count):
+        m = self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += m * mean
+        self.running_var *= 1 - m
+        self.running_var += m * var * (count / (count - 1))  # unbiased, as PyTorch
+        self.num_batches_tracked += 1
 
     def backward(self, grad):
-        ndim, axes = grad.ndim, self.axes
+        layout, x_hat = self.layout, self.x_hat
+        grad = layout.view(grad)  # in the forward's layout
+        grad_sum, grad_xhat_sum = layout.sums(grad), layout.sums(grad * x_hat)
+        gamma = self.weight.data if self.affine else np.ones_like(grad_sum)
         if self.affine:
-            self.weight.grad += (grad * self.x_hat).sum(axis=axes)
-            self.bias.grad += grad.sum(axis=axes)
-            grad = grad * self._shape(self.weight.data, ndim)
+            self.weight.grad += grad_xhat_sum
+            self.bias.grad += grad_sum
+        scale = layout.spread(gamma * self.inv_std)
         if not self.batch_stats:  # eval: a fixed affine map
-            return grad * self.inv_std
-        mean_grad = grad.mean(axis=axes, keepdims=True)
-        mean_grad_xhat = (grad * self.x_hat).mean(axis=axes, keepdims=True)
-        return self.inv_std * (grad - mean_grad - self.x_hat * mean_grad_xhat)
+            return layout.restore(grad * scale)
+        # dx = gamma / sqrt(var + eps) (dy - mean(dy) - x_hat mean(dy x_hat)), in 4 passes
+        count = grad.size // self.num_features
+        dx = x_hat * layout.spread(-grad_xhat_sum / count)
+        dx += grad
+        dx -= layout.spread(grad_sum / count)
+        dx *= scale
+        return layout.restore(dx)
 
     def get_config(self):
         return {
@@ -204,14 +223,71 @@ class _BatchNorm(Module):
         )
 
 
+class _ChannelLayout:
+    """How BatchNorm reads an input (N, C, ...) per channel, by its memory order.
+
+    Channels-first memory is viewed as (N, C, L), per-channel vectors as (C, 1) columns.
+    Channels-last images (a convolution's output) are viewed as (N, H*W*C) rows, and
+    per-channel vectors repeated H*W times along them: NumPy's loops then run over whole
+    rows, not over C numbers at a time (one pass over 128x32x28x28: 0.7 ms against 1.9).
+    """
+
+    def __init__(self, x: np.ndarray):
+        self.shape = x.shape
+        self.last = x.ndim == 4 and not x.flags.c_contiguous and is_channels_last(x)
+        self.repeats = x.shape[2] * x.shape[3] if self.last else 1
+
+    def view(self, a: np.ndarray) -> np.ndarray:
+        """An array of the input's shape in this layout (a view if in the same order)."""
+        if self.last:
+            return a.transpose(0, 2, 3, 1).reshape(len(a), -1)
+        return a.reshape(self.shape[0], self.shape[1], -1)
+
+    def restore(self, a: np.ndarray) -> np.ndarray:
+        """The inverse of ``view``: the input's shape (and memory order)."""
+        if self.last:
+            n, c, h, w = self.shape
+            return a.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return a.reshape(self.shape)
+
+    def spread(self, per_channel: np.ndarray) -> np.ndarray:
+        """A (C,) vector shaped to broadcast over the viewed array."""
+        return np.tile(per_channel, self.repeats) if self.last else per_channel[:, None]
+
+    def sums(self, a: np.ndarray) -> np.ndarray:
+        """The (C,) sums of a viewed array per channel (over rows: a product with ones)."""
+        if self.last:
+            return (np.ones(len(a), a.dtype) @ a).reshape(self.repeats, -1).sum(axis=0)
+        return a.sum(axis=(0, 2))
+
+
 class BatchNorm1d(_BatchNorm):
-    """Batch normalization of (N, C) or (N, C, L) inputs, per channel (see ``_BatchNorm``)."""
+    """Batch normalization of (N, C) or (N, C, L) inputs, per channel (see ``_BatchNorm``
+    for the formula and the arguments).
+
+    Shape: (N, C) or (N, C, L), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.BatchNorm1d(2)(np.array([[1.0, 10.0], [3.0, 30.0]])).round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    """
 
     dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalization of images (N, C, H, W), per channel (see ``_BatchNorm``)."""
+    """Batch normalization of images (N, C, H, W), per channel over N, H and W (see
+    ``_BatchNorm`` for the formula and the arguments).
+
+    Shape: (N, C, H, W), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.BatchNorm2d(3)
+    >>> y = layer(np.random.default_rng(0).normal(5, 2, size=(8, 3, 4, 4)))
+    >>> bool(abs(y.mean()) < 1e-6), layer.running_mean.round(1)
+    (True, array([0.5, 0.5, 0.5], dtype=float32))
+    """
 
     dims = (4,)
 
@@ -220,7 +296,16 @@ class BatchNormalization(_BatchNorm):
     """Keras's ``BatchNormalization`` on channels-first data (axis 1): (N, C), (N, C, L) or
     (N, C, H, W), channels from the first input (or ``num_features``). Keras's
     ``momentum=0.99`` weighs the old
-    running value, so it is PyTorch's ``momentum = 1 - 0.99``; ``epsilon`` defaults to 1e-3."""
+    running value, so it is PyTorch's ``momentum = 1 - 0.99``; ``epsilon`` defaults to 1e-3.
+
+    Shape: (N, C), (N, C, L) or (N, C, H, W), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.BatchNormalization(momentum=0.9)
+    >>> _ = layer(np.full((4, 2), 5.0))
+    >>> layer.running_mean  # 0.9 * 0 + 0.1 * 5
+    array([0.5, 0.5], dtype=float32)
+    """
 
     dims = (2, 3, 4)
 
@@ -256,7 +341,16 @@ class LayerNorm(Module):
 
     Backward: dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps), g = dy gamma.
 
+    Args:
+        normalized_shape: the trailing dimensions normalised together (an int or a tuple).
+        eps: added to the variance before the square root.
+        elementwise_affine: learn gamma (``weight``, ones) and beta (``bias``, zeros).
+
     Shape: (*, *normalized_shape), unchanged.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.LayerNorm(4)(np.array([[1.0, 2.0, 3.0, 4.0]])).round(3)
+    array([[-1.342, -0.447,  0.447,  1.342]], dtype=float32)
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):

@@ -1,100 +1,63 @@
 """Pooling: MaxPool2d, AvgPool2d, MaxPool1d, AdaptiveAvgPool2d(1), and Keras's names.
 
-Windows come from the same strided view as convolution (``F.sliding_windows``); backward
-puts gradients back with a loop over the window offsets (``F.add_windows`` and its max
-twin below), never ``np.add.at``.
+Windows come from the same engine as convolution (``layers/_windows.py``): the forward
+pass reads a strided view of every window (no copy), the backward pass adds each window's
+gradient back with ``col2im``, one kernel offset at a time, never ``np.add.at``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from numpynn import functional as F
+from numpynn.layers._windows import (
+    Windowed,
+    col2im,
+    crop,
+    in_order_of,
+    pad,
+    pair,
+    sliding_windows,
+)
 from numpynn.module import Module
 
 
-class _Pool2d(Module):
-    """Shared shape logic of the 2-D pools; ``spatial = 1`` pools (N, C, L) as height 1."""
-
-    spatial = 2
+class _Pool2d(Windowed, Module):
+    """What the 2-D pools share: the windows (``Windowed``), padding and config;
+    ``spatial = 1`` pools (N, C, L) as height 1."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = self._tuple(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else self._tuple(stride, "stride")
-        if isinstance(padding, str):  # Keras's names
-            if padding not in ("valid", "same"):
-                raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
-            self.padding = padding
-        else:
-            self.padding = self._tuple(padding, "padding")
-            if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-                raise ValueError(f"{self.describe()}: padding must be at most half the kernel size")
-
-    def _tuple(self, value, name):
-        if self.spatial == 2:
-            return F.pair(value, name)
-        value = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
-        return (1 if name != "padding" else 0, F.pair(value, name)[1])
-
-    def _shown(self, value):
-        return value if self.spatial == 2 else value[1:]
-
-    def _pads(self, size):
-        if self.padding == "valid":
-            return [(0, 0), (0, 0)]
-        if self.padding == "same":
-            return [
-                F.same_padding(n, k, s, 1) if n is not None else (0, 0)
-                for n, k, s in zip(size, self.kernel_size, self.stride)
-            ]
-        return [(p, p) for p in self.padding]
-
-    def _out_size(self, size):
-        pads = self._pads(size)
-        return tuple(
-            None if n is None else (n + a + b - k) // s + 1
-            for n, (a, b), k, s in zip(size, pads, self.kernel_size, self.stride)
-        )
-
-    def _as_2d(self, shape):
-        return tuple(shape) if self.spatial == 2 else (*shape[:2], 1, shape[2])
+        self._set_windows(kernel_size, stride, padding)
+        if not isinstance(self.padding, str) and any(
+            2 * p > k for p, k in zip(self.padding, self.kernel_size)
+        ):
+            raise ValueError(f"{self.describe()}: padding must be at most half the kernel size")
 
     def output_shape(self, input_shape):
-        n, c, *size = self._as_2d(input_shape)
-        out = (n, c, *self._out_size(tuple(size)))
-        return out if self.spatial == 2 else (out[0], out[1], out[3])
+        return self._window_output_shape(input_shape, input_shape[1])
 
     def check_input(self, x):
         if x.ndim != 2 + self.spatial:
             dims = "(N, C, H, W)" if self.spatial == 2 else "(N, C, L)"
             raise ValueError(f"{self.describe()}: expected {dims}, got {x.shape}")
-        if min(self._out_size(self._as_2d(x.shape)[2:])) < 1:
-            raise ValueError(
-                f"{self.describe()}: the input {x.shape} is smaller than the window: the "
-                "output would be empty"
-            )
+        self._check_windows_fit(x.shape)
         return x
 
     def _windows(self, x, fill):
+        """(N, C, OH, OW, KH, KW): a view of the windows of ``x`` padded with ``fill``."""
         x = x.reshape(self._as_2d(x.shape))
-        pads = self._pads(x.shape[2:])
-        if any(map(any, pads)):
-            x = np.pad(x, [(0, 0), (0, 0), *pads], constant_values=fill)
-        self.padded_shape, self.pads = x.shape, pads
-        return F.sliding_windows(x, self.kernel_size, self.stride)
+        self.pads = self._geometry(x.shape[2:])[0]
+        self.padded = pad(x, self.pads, fill=fill)
+        return sliding_windows(self.padded, self.kernel_size, self.stride)
 
-    def _unpad(self, padded):
-        (top, bottom), (left, right) = self.pads
-        dx = padded[:, :, top : padded.shape[2] - bottom, left : padded.shape[3] - right]
-        return dx if self.spatial == 2 else dx[:, :, 0]
+    def _input_grad(self, value_at, dtype):
+        """col2im of the windows' gradients (``value_at(a, b, slot)``: see ``col2im``),
+        without the padding, in the layer's shape."""
+        shape = self.padded.shape
+        padded = col2im(shape, dtype, value_at, self.kernel_size, self.stride, like=self.padded)
+        return self._as_given(crop(padded, self.pads))
 
     def get_config(self):
-        padding = self.padding if isinstance(self.padding, str) else list(self._shown(self.padding))
-        return {
-            "kernel_size": list(self._shown(self.kernel_size)),
-            "stride": list(self._shown(self.stride)),
-            "padding": padding,
-        }
+        return self._window_config()
 
     def extra_repr(self):
         return ", ".join(
@@ -103,13 +66,25 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """The maximum of each window; padding counts as -inf (never the maximum).
+    """The maximum of each window, y[n, c, i, j] = max_{a, b} x[n, c, i s + a, j s + b];
+    padding counts as -inf (never the maximum).
 
     The gradient goes to exactly one element per window: the first maximum in row-major
     order within the window (PyTorch's rule on the CPU for ties). Overlapping windows that
     pick the same element add up.
 
+    Args:
+        kernel_size: the window, an int or a pair (height, width).
+        stride: the step between windows; the kernel size when None.
+        padding: -inf rows and columns on both sides (at most half the kernel), or Keras's
+            ``"valid"`` / ``"same"`` (the odd extra after).
+
     Shape: (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2 pad - KH) // stride + 1.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.MaxPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
     """
 
     def forward(self, x):
@@ -119,64 +94,73 @@ class MaxPool2d(_Pool2d):
         # the maximum as a running np.maximum over the kernel offsets: elementwise work on
         # strided views, no copy of the windows side by side (argmax over such a copy made
         # a training step of examples/cnn.py take 0.253 s instead of 0.199 s)
-        self.out = self.windows[..., 0, 0].copy()
+        self.out = self.windows[..., 0, 0].copy(order="K")  # in the input's memory order
         for k in range(1, kh * kw):
             np.maximum(self.out, self.windows[..., k // kw, k % kw], out=self.out)
-        return self.out if self.spatial == 2 else self.out[:, :, 0]
+        return self._as_given(self.out)
 
     def backward(self, grad):
         grad = grad.reshape(self._as_2d(grad.shape))
-        n, c, oh, ow = grad.shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        padded_h, padded_w = self.padded_shape[2:]
-        if (sh, sw) == (kh, kw) and (padded_h, padded_w) == (oh * kh, ow * kw):
-            # the windows tile the input: each offset's slab is written once, in place
-            padded = np.empty(self.padded_shape, dtype=grad.dtype)
-            slab = padded.reshape(n, c, oh, kh, ow, kw)
-        else:
-            padded = np.zeros(self.padded_shape, dtype=grad.dtype)
-            slab = None
+        if grad.strides != self.out.strides:  # one copy to the windows' memory order, not
+            grad = in_order_of(self.out, grad)  # a product of mixed orders per offset
+        firsts = self._first_maxima()
+        # each window's gradient goes to its first maximum: grad * mask at every offset
+        return self._input_grad(
+            lambda a, b, slot: np.multiply(grad, next(firsts), out=slot), grad.dtype
+        )
+
+    def _first_maxima(self):
+        """For each kernel offset, row-major: the mask (N, C, OH, OW) of the windows whose
+        first maximum sits at that offset."""
+        kh, kw = self.kernel_size
         unrouted = None  # windows whose maximum is not found yet (None: all of them)
         for k in range(kh * kw):
-            a, b = divmod(k, kw)
             if k == kh * kw - 1 and unrouted is not None:
-                first = unrouted  # every window has its maximum somewhere: the rest are here
-            else:
-                hit = self.windows[..., a, b] == self.out
-                first = hit if unrouted is None else hit & unrouted  # ties: the first offset
-                unrouted = ~hit if unrouted is None else unrouted & ~hit
-            if slab is not None:
-                np.multiply(grad, first, out=slab[:, :, :, a, :, b])
-            else:
-                rows = slice(a, a + sh * (oh - 1) + 1, sh)
-                cols = slice(b, b + sw * (ow - 1) + 1, sw)
-                padded[:, :, rows, cols] += grad * first
-        return self._unpad(padded)
+                yield unrouted  # every window has its maximum somewhere: the rest are here
+                return
+            hit = self.windows[..., k // kw, k % kw] == self.out
+            yield hit if unrouted is None else hit & unrouted  # ties: the first offset
+            unrouted = ~hit if unrouted is None else unrouted & ~hit
 
 
 class AvgPool2d(_Pool2d):
-    """The mean of each window; zero padding counts in the mean (PyTorch's default,
-    count_include_pad=True). Each input gets grad / (KH KW) from every window it is in.
+    """The mean of each window, y[n, c, i, j] = mean_{a, b} x[n, c, i s + a, j s + b];
+    zero padding counts in the mean (PyTorch's default, count_include_pad=True). Each input
+    gets grad / (KH KW) from every window it is in.
+
+    Args: as ``MaxPool2d`` (padding with zeros).
 
     Shape: (N, C, H, W) -> (N, C, OH, OW).
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
     """
 
     def forward(self, x):
-        windows = self._windows(x, 0)
-        out = windows.mean(axis=(-2, -1))
-        return out if self.spatial == 2 else out[:, :, 0]
+        out = self._windows(x, 0).mean(axis=(-2, -1))
+        return self._as_given(out)
 
     def backward(self, grad):
         grad = grad.reshape(self._as_2d(grad.shape))
         kh, kw = self.kernel_size
-        share = grad / (kh * kw)
-        windows = np.broadcast_to(share[..., None, None], (*share.shape, kh, kw))
-        padded = np.zeros(self.padded_shape, dtype=grad.dtype)
-        return self._unpad(F.add_windows(padded, windows, self.stride))
+        share = grad / (kh * kw)  # every offset of every window gets the same share
+        return self._input_grad(lambda a, b, slot: share, grad.dtype)
 
 
 class MaxPool1d(MaxPool2d):
-    """Max pooling over (N, C, L): MaxPool2d on a height of 1."""
+    """Max pooling over (N, C, L): MaxPool2d on a height of 1,
+    y[n, c, t] = max_k x[n, c, t s + k].
+
+    Args: as ``MaxPool2d``, each an int.
+
+    Shape: (N, C, L) -> (N, C, OL), OL = (L + 2 pad - K) // stride + 1.
+
+    >>> import numpy as np, numpynn as nn
+    >>> nn.MaxPool1d(2)(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]))
+    array([[[3., 2.]]])
+    """
 
     spatial = 1
 
@@ -189,7 +173,7 @@ class AdaptiveAvgPool2d(Module):
     """
 
     def __init__(self, output_size=1):
-        if F.pair(output_size, "output_size") != (1, 1):
+        if pair(output_size, "output_size") != (1, 1):
             raise ValueError(
                 f"AdaptiveAvgPool2d: only output_size=1 is supported, got {output_size!r}"
             )

@@ -10,11 +10,19 @@ from numpynn.module import Module
 class Flatten(Module):
     """Merge dimensions ``start_dim`` to ``end_dim`` into one (by default all but the batch).
 
-    Shape: input (N, *), output (N, prod(*)).
+    y = x.reshape(N, -1); dx = grad.reshape(x.shape).
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.Flatten()(np.zeros((2, 1, 28, 28))).shape
-    (2, 784)
+    Args:
+        start_dim: the first dimension merged (1: keep the batch).
+        end_dim: the last dimension merged (inclusive; -1: the last).
+
+    Shape:
+        input (N, *), output (N, prod(*)).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Flatten()(np.zeros((2, 1, 28, 28))).shape
+        (2, 784)
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
@@ -52,11 +60,18 @@ class Flatten(Module):
 class Reshape(Module):
     """Reshape every sample to ``shape`` (the batch dimension is kept; one entry may be -1).
 
-    Shape: input (N, *), output (N, *shape).
+    y = x.reshape(N, *shape); dx = grad.reshape(x.shape).
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.Reshape(1, 28, 28)(np.zeros((2, 784))).shape
-    (2, 1, 28, 28)
+    Args:
+        *shape: the shape of one sample, as integers or one tuple.
+
+    Shape:
+        input (N, *), output (N, *shape).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.Reshape(1, 28, 28)(np.zeros((2, 784))).shape
+        (2, 1, 28, 28)
     """
 
     def __init__(self, *shape: int):

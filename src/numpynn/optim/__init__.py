@@ -1,12 +1,13 @@
 """Optimizers, learning-rate schedules and gradient clipping.
 
->>> import numpy as np, numpynn as nn
->>> layer = nn.Linear(3, 1)
->>> opt = nn.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
->>> layer.weight.grad[...] = 1.0
->>> before = layer.weight.data.copy(); opt.step()
->>> np.allclose(layer.weight.data, before - 0.1)
-True
+Examples:
+    >>> import numpy as np, numpynn as nn
+    >>> layer = nn.Linear(3, 1)
+    >>> opt = nn.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    >>> layer.weight.grad[...] = 1.0
+    >>> before = layer.weight.data.copy(); opt.step()
+    >>> np.allclose(layer.weight.data, before - 0.1)
+    True
 """
 
 from numpynn.optim import lr_scheduler

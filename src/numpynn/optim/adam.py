@@ -19,6 +19,23 @@ class Adam(Optimizer):
         p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
     eps is added after the bias correction of sqrt(v), as in PyTorch.
+
+    Args:
+        params: Parameters or parameter groups (see ``Optimizer``).
+        lr: the learning rate.
+        betas: (b1, b2), the decay rates of the first and second moments, in [0, 1).
+        eps: added to the denominator (PyTorch's 1e-8; the name ``"adam"`` gives Keras's 1e-7).
+        weight_decay: the L2 penalty's factor, added to the gradient.
+        amsgrad: divide by the largest v so far (Reddi et al.).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.array([1.0]))
+        >>> opt = nn.optim.Adam([p], lr=0.1)
+        >>> p.grad[...] = 0.5
+        >>> opt.step()                    # the first step is lr * g / |g|, up to eps
+        >>> p.data.round(6)
+        array([0.9])
     """
 
     decoupled = False
@@ -70,7 +87,25 @@ class Adam(Optimizer):
 @names.register("optimizer", "adamw", lr=1e-3, eps=1e-7, weight_decay=0.004)
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): before the Adam step,
-    p *= 1 - lr * weight_decay. Default weight_decay is 0.01, as in PyTorch."""
+    p *= 1 - lr * weight_decay. Default weight_decay is 0.01, as in PyTorch.
+
+    Args:
+        params: Parameters or parameter groups (see ``Optimizer``).
+        lr: the learning rate.
+        betas: (b1, b2), the decay rates of the moments.
+        eps: added to the denominator.
+        weight_decay: the decoupled decay factor (not added to the gradient).
+        amsgrad: divide by the largest v so far.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.array([1.0]))
+        >>> opt = nn.optim.AdamW([p], lr=0.1, weight_decay=0.01)
+        >>> p.grad[...] = 0.5
+        >>> opt.step()                    # 1 * (1 - 0.1 * 0.01), then - 0.1
+        >>> p.data.round(6)
+        array([0.899])
+    """
 
     decoupled = True
 

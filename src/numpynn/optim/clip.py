@@ -19,6 +19,20 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
     The norm is taken over all gradients as if concatenated into one vector; the scale is
     max_norm / (norm + 1e-6), applied only when below 1 (PyTorch's rule). Returns the norm
     before clipping.
+
+    Args:
+        parameters: a Parameter or an iterable of them.
+        max_norm: the largest joint norm allowed.
+        norm_type: p of the p-norm (``math.inf`` for the largest magnitude).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.zeros(2))
+        >>> p.grad[...] = [3.0, 4.0]
+        >>> nn.optim.clip_grad_norm_([p], max_norm=1.0)
+        5.0
+        >>> p.grad.round(4)
+        array([0.6, 0.8])
     """
     grads = _grads(parameters)
     if not grads:
@@ -39,6 +53,19 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clip every gradient element to [-clip_value, clip_value], in place."""
+    """Clip every gradient element to [-clip_value, clip_value], in place.
+
+    Args:
+        parameters: a Parameter or an iterable of them.
+        clip_value: the largest magnitude allowed.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.zeros(2))
+        >>> p.grad[...] = [-2.0, 0.5]
+        >>> nn.optim.clip_grad_value_(p, 1.0)
+        >>> p.grad
+        array([-1. ,  0.5])
+    """
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)

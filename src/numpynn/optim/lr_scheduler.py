@@ -5,14 +5,15 @@ whose initial rate is ``base_lr`` after ``epoch`` calls of ``step()``. Construct
 schedule sets epoch 0 (as PyTorch does); ``step()`` moves one epoch on and writes every
 group's ``lr``. One schedule drives one optimizer.
 
->>> import numpynn as nn
->>> opt = nn.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
->>> schedule = nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
->>> lrs = []
->>> for _ in range(5):
-...     lrs.append(opt.param_groups[0]["lr"]); schedule.step()
->>> lrs
-[0.1, 0.1, 0.05, 0.05, 0.025]
+Examples:
+    >>> import numpynn as nn
+    >>> opt = nn.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+    >>> schedule = nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(opt.param_groups[0]["lr"]); schedule.step()
+    >>> lrs
+    [0.1, 0.1, 0.05, 0.05, 0.025]
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from collections.abc import Callable
 
 
 class LRScheduler:
+    """Base class: lr = lr_at(base_lr, epoch) for every group, written by ``step()``.
+
+    A new schedule writes only ``lr_at``. Constructing one sets epoch 0.
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+    """
+
     def __init__(self, optimizer):
         self.optimizer = optimizer
         for group in optimizer.param_groups:
@@ -50,7 +59,21 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr * factor(epoch)."""
+    """lr = base_lr * lr_lambda(epoch).
+
+    Args:
+        optimizer: the Optimizer to drive.
+        lr_lambda: a function of the epoch (an int from 0) giving the factor.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5**epoch)
+        >>> for _ in range(2):
+        ...     schedule.step()
+        >>> schedule.get_last_lr()
+        [0.25]
+    """
 
     def __init__(self, optimizer, lr_lambda: Callable[[int], float]):
         self.lr_lambda = lr_lambda
@@ -61,7 +84,22 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size)."""
+    """lr = base_lr * gamma ** (epoch // step_size).
+
+    Args:
+        optimizer: the Optimizer to drive.
+        step_size: epochs between two decays.
+        gamma: the factor of each decay.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        >>> for _ in range(4):
+        ...     schedule.step()
+        >>> schedule.get_last_lr()         # epoch 4: 0.5 ** 2
+        [0.25]
+    """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
         self.step_size, self.gamma = step_size, gamma
@@ -72,7 +110,23 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base_lr * gamma ** (number of milestones <= epoch)."""
+    """lr = base_lr * gamma ** (number of milestones <= epoch).
+
+    Args:
+        optimizer: the Optimizer to drive.
+        milestones: the epochs at which the rate decays.
+        gamma: the factor of each decay.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(schedule.get_last_lr()[0]); schedule.step()
+        >>> lrs
+        [1.0, 0.5, 0.5, 0.25]
+    """
 
     def __init__(self, optimizer, milestones, gamma: float = 0.1):
         self.milestones, self.gamma = sorted(milestones), gamma
@@ -83,7 +137,19 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """lr = base_lr * gamma ** epoch.
+
+    Args:
+        optimizer: the Optimizer to drive.
+        gamma: the factor per epoch.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> schedule.step(); schedule.step(); schedule.get_last_lr()
+        [0.25]
+    """
 
     def __init__(self, optimizer, gamma: float):
         self.gamma = gamma
@@ -94,7 +160,23 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2.
+
+    Args:
+        optimizer: the Optimizer to drive.
+        T_max: the epochs of half a cosine period: the rate reaches eta_min at T_max.
+        eta_min: the lowest rate.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+        >>> lrs = []
+        >>> for _ in range(3):
+        ...     lrs.append(round(schedule.get_last_lr()[0], 6)); schedule.step()
+        >>> lrs
+        [1.0, 0.5, 0.0]
+    """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):  # noqa: N803 (PyTorch's name)
         self.T_max, self.eta_min = T_max, eta_min
@@ -109,7 +191,26 @@ class CosineAnnealingLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Linear warm-up (or decay): lr = base_lr * f, f going linearly from ``start_factor``
-    to ``end_factor`` over ``total_iters`` epochs, then staying there."""
+    to ``end_factor`` over ``total_iters`` epochs, then staying there.
+
+    f = start_factor + (end_factor - start_factor) min(epoch, total_iters) / total_iters.
+
+    Args:
+        optimizer: the Optimizer to drive.
+        start_factor: f at epoch 0, in (0, 1].
+        end_factor: f from epoch ``total_iters`` on, in [0, 1].
+        total_iters: the epochs the change takes.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(schedule.get_last_lr()[0]); schedule.step()
+        >>> lrs
+        [0.5, 0.75, 1.0, 1.0]
+    """
 
     def __init__(
         self, optimizer, start_factor: float = 1 / 3, end_factor: float = 1.0, total_iters: int = 5
@@ -145,6 +246,33 @@ class OneCycleLR(LRScheduler):
     anneals to max_lr / (div_factor * final_div_factor); with ``three_phase`` it first comes
     back down to the initial rate. Momentum (SGD's ``momentum`` or Adam's beta1) moves
     opposite, between ``max_momentum`` and ``base_momentum``, if ``cycle_momentum``.
+
+    Within a phase going from a to b: lr = b + (a - b) (1 + cos(pi pct)) / 2 (``"cos"``)
+    or a + (b - a) pct (``"linear"``), pct the share of the phase done.
+
+    Args:
+        optimizer: the Optimizer to drive.
+        max_lr: the peak rate (or one per group).
+        total_steps: the number of ``step()`` calls in the whole cycle; or give ``epochs``
+            and ``steps_per_epoch``.
+        pct_start: the share of the cycle spent climbing.
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        cycle_momentum: move the momentum opposite to the rate.
+        base_momentum: the lowest momentum (at the peak rate).
+        max_momentum: the highest momentum (at the lowest rates).
+        div_factor: the initial rate is max_lr / div_factor.
+        final_div_factor: the final rate is the initial rate / final_div_factor.
+        three_phase: come back down to the initial rate before the final annealing.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0, momentum=0.9)
+        >>> schedule = nn.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+        >>> lrs = [schedule.get_last_lr()[0]]
+        >>> for _ in range(9):
+        ...     schedule.step(); lrs.append(schedule.get_last_lr()[0])
+        >>> [round(lr, 4) for lr in (lrs[0], lrs[2], lrs[-1])]   # max_lr / 25, peak, end
+        [0.04, 1.0, 0.0]
     """
 
     def __init__(
@@ -221,6 +349,26 @@ class ReduceLROnPlateau:
     for more than ``patience`` epochs; then wait ``cooldown`` epochs. Improvement means
     better than best * (1 -/+ threshold) (``threshold_mode="rel"``) or best -/+ threshold
     (``"abs"``). NaN never counts as an improvement.
+
+    Args:
+        optimizer: the Optimizer to drive.
+        mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
+        factor: lr = max(lr * factor, min_lr) at each reduction; below 1.
+        patience: the epochs without improvement tolerated.
+        threshold: the margin an improvement must clear.
+        threshold_mode: ``"rel"`` (a share of the best value) or ``"abs"``.
+        cooldown: the epochs after a reduction during which nothing is counted.
+        min_lr: the lowest rate (or one per group).
+        eps: a change smaller than this is not made.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> opt = nn.optim.SGD([nn.Parameter(np.zeros(1))], lr=1.0)
+        >>> schedule = nn.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+        >>> for loss in [1.0, 1.0, 1.0]:      # no improvement after the first epoch
+        ...     schedule.step(loss)
+        >>> schedule.get_last_lr()
+        [0.5]
     """
 
     def __init__(

@@ -16,8 +16,25 @@ from numpynn import names
 
 
 class Optimizer:
-    """Base class. The string names (``"adam"``, ...) carry Keras's defaults; the classes
-    keep PyTorch's (see ``nn.names``)."""
+    """Base class: ``step()`` applies p <- update(p, grad, state) to every parameter.
+
+    The string names (``"adam"``, ...) carry Keras's defaults; the classes keep PyTorch's
+    (see ``nn.names``).
+
+    Args:
+        params: an iterable of Parameters, or of dicts (parameter groups) each with a
+            ``"params"`` list and hyper-parameters that override the defaults.
+        **hyper: the default hyper-parameters of every group (``lr=...``); none negative.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> a, b = nn.Parameter(np.ones(1)), nn.Parameter(np.ones(1))
+        >>> opt = nn.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        >>> a.grad[...] = b.grad[...] = 1.0
+        >>> opt.step()
+        >>> a.data, b.data
+        (array([0.9]), array([0.5]))
+    """
 
     flush_every: int = 100  # steps between two flush_subnormals() calls; 0: never
 

@@ -16,6 +16,24 @@ class RMSprop(Optimizer):
     avg = sqrt(s - a^2) + eps with a = alpha a + (1 - alpha) g if centered, else sqrt(s) + eps
     buf = momentum buf + g / avg; p -= lr buf      (momentum > 0)
     p -= lr g / avg                                (otherwise)
+
+    Args:
+        params: Parameters or parameter groups (see ``Optimizer``).
+        lr: the learning rate.
+        alpha: the decay rate of the average of g^2 (Keras's ``rho``).
+        eps: added to the denominator.
+        weight_decay: the L2 penalty's factor, added to the gradient.
+        momentum: the momentum factor (0: none).
+        centered: divide by an estimate of the variance of g rather than its mean square.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.array([1.0]))
+        >>> opt = nn.optim.RMSprop([p], lr=0.01)
+        >>> p.grad[...] = 0.5
+        >>> opt.step()                    # s = 0.01 * 0.25; p -= 0.01 * 0.5 / sqrt(s)
+        >>> p.data.round(6)
+        array([0.9])
     """
 
     def __init__(
@@ -73,6 +91,23 @@ class Adagrad(Optimizer):
     """PyTorch's Adagrad. With g = grad + weight_decay * p and t the step count:
 
     sum += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)
+
+    Args:
+        params: Parameters or parameter groups (see ``Optimizer``).
+        lr: the learning rate.
+        lr_decay: the decay of the rate with the step count.
+        weight_decay: the L2 penalty's factor, added to the gradient.
+        initial_accumulator_value: the starting value of ``sum``.
+        eps: added to the denominator.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.array([1.0]))
+        >>> opt = nn.optim.Adagrad([p], lr=0.1)
+        >>> p.grad[...] = 0.5
+        >>> opt.step()                    # sum = 0.25; p -= 0.1 * 0.5 / 0.5
+        >>> p.data.round(6)
+        array([0.9])
     """
 
     def __init__(

@@ -18,6 +18,24 @@ class SGD(Optimizer):
         p -= lr * d
 
     ``p.grad`` is left untouched.
+
+    Args:
+        params: Parameters or parameter groups (see ``Optimizer``).
+        lr: the learning rate.
+        momentum: the momentum factor (0: plain gradient descent).
+        dampening: the share of g taken away in the momentum update.
+        weight_decay: the L2 penalty's factor, added to the gradient.
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening = 0).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> p = nn.Parameter(np.array([1.0]))
+        >>> opt = nn.optim.SGD([p], lr=0.1, momentum=0.9)
+        >>> p.grad[...] = 0.5
+        >>> opt.step(); p.data                # buf = 0.5; p = 1 - 0.1 * 0.5
+        array([0.95])
+        >>> opt.step(); p.data                # buf = 0.9 * 0.5 + 0.5; p -= 0.1 * 0.95
+        array([0.855])
     """
 
     def __init__(

@@ -11,9 +11,6 @@ import numpynn.onnx
 
 onnx = pytest.importorskip("onnx", reason='needs onnx (pip install "numpynn[onnx]")')
 onnxruntime = pytest.importorskip("onnxruntime", reason='needs onnxruntime ("numpynn[onnx]")')
-pytestmark = pytest.mark.skipif(
-    not hasattr(nn, "LSTM"), reason="needs the sequence layers (issue 14)"
-)
 
 RTOL = ATOL = 1e-5  # float32 on both sides
 

@@ -7,10 +7,7 @@ import pytest
 
 import numpynn as nn
 
-pytestmark = [
-    pytest.mark.torch,
-    pytest.mark.skipif(not hasattr(nn, "LSTM"), reason="needs the sequence layers (issue 14)"),
-]
+pytestmark = pytest.mark.torch
 
 
 def flat(value):

@@ -35,7 +35,6 @@ statements inside it are absolute and reach the package, not this module.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 
@@ -45,6 +44,7 @@ from numpynn import functional as F
 from numpynn import layers as L
 from numpynn._config import get_default_dtype
 from numpynn._files import atomic_write
+from numpynn.layers.recurrent import KerasRecurrent
 from numpynn.model import Input, Model
 from numpynn.module import Module
 from numpynn.sequential import Sequential
@@ -352,7 +352,7 @@ def _export_recurrent(layer, g, x, shape, name):
         attributes["activations"] = [layer.nonlinearity.capitalize()] * directions
     if op == "GRU":
         attributes["linear_before_reset"] = 1  # PyTorch's: r applied to (h W_hn^T + b_hn)
-    keras = isinstance(layer, importlib.import_module("numpynn.layers.recurrent").KerasRecurrent)
+    keras = isinstance(layer, KerasRecurrent)
     last_step_only = keras and not layer.return_sequences
     for k in range(layer.num_layers):
         where = f"{name}/l{k}"
@@ -441,8 +441,6 @@ def _export_encoder(layer, g, x, shape, name):
 
 def _emit_sequence_layer(module, g, xs, shapes, name):
     """The sequence layers' outputs and shapes, or None if ``module`` is none of them."""
-    if not hasattr(L, "LSTM"):  # a numpynn without the sequence layers
-        return None
     shape = shapes[0]
     if isinstance(module, L.MultiheadAttention):
         return [_export_attention(module, g, xs, name)], [shape]
@@ -1139,9 +1137,8 @@ class _Importer:
         layer = getattr(source, "layer", None)
         if a.get("axis", 0) != 1 or index is None or index.ndim != 0 or layer is None:
             return False
-        recurrent = importlib.import_module("numpynn.layers.recurrent")
         steps = source.shape[1]
-        if not isinstance(layer, recurrent.KerasRecurrent) or int(index) % steps != steps - 1:
+        if not isinstance(layer, KerasRecurrent) or int(index) % steps != steps - 1:
             return False
         config = {**layer.get_config(), "return_sequences": False}
         last = type(layer).from_config(config)
@@ -1222,14 +1219,13 @@ class _Importer:
         keyword = {"units": hidden, "use_bias": bias is not None, "return_sequences": used[0]}
         source = self.tensors[self.time_major[x]]
         keyword["input_shape"] = (source.shape[1], w.shape[2])
-        recurrent = importlib.import_module("numpynn.layers.recurrent")
         if op == "RNN":
             activation = [_text(s).lower() for s in a.get("activations", ["Tanh"])]
             if activation not in (["tanh"], ["relu"]):
                 self.fail(node, f"activations {activation} are not supported (Tanh or Relu)")
-            layer = recurrent.SimpleRNN(activation=activation[0], **keyword)
+            layer = L.SimpleRNN(activation=activation[0], **keyword)
         else:
-            layer = (recurrent.KerasLSTM if op == "LSTM" else recurrent.KerasGRU)(**keyword)
+            layer = (L.KerasLSTM if op == "LSTM" else L.KerasGRU)(**keyword)
 
         def pytorch_order(rows):  # ONNX's gate blocks back into PyTorch's order
             blocks = np.split(rows, len(order))

@@ -244,9 +244,7 @@ def _encoder(torch, m, convert):
 
 
 def _sequence_builders(torch, convert) -> dict:
-    """The sequence layers' builders, if this numpynn has them."""
-    if not hasattr(layers, "LSTM"):
-        return {}
+    """The sequence layers' builders."""
     t = torch.nn
     return {
         t.Embedding: _embedding,

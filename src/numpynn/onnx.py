@@ -1239,9 +1239,12 @@ class _Importer:
         if bias is not None:
             _fill(layer.bias_ih_l0, pytorch_order(bias[0][: len(bias[0]) // 2]))
             _fill(layer.bias_hh_l0, pytorch_order(bias[0][len(bias[0]) // 2 :]))
+        # the layer's (N, T, H) or (N, H) result is not ONNX's Y (T, 1, N, H) or Y_h (1, N, H):
+        # kept under a name of its own, reached through the Squeeze, Gather or Concat after
         output = node.output[0] if used[0] else node.output[1]
-        self.add(node, layer, [self.time_major[x]], output)
-        self.recurrent[output] = ("Y" if used[0] else "Y_h", output)
+        result = f"{output} (numpynn)"
+        self.add(node, layer, [self.time_major[x]], result)
+        self.recurrent[output] = ("Y" if used[0] else "Y_h", result)
         if used[0] and len(node.output) > 1:  # this layer's last state is not computed
             self.recurrent[node.output[1]] = ("Y_h", None)
 

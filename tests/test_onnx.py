@@ -9,7 +9,8 @@ import numpynn.onnx
 
 onnx = pytest.importorskip("onnx", reason='needs onnx (pip install "numpynn[onnx]")')
 onnxruntime = pytest.importorskip("onnxruntime", reason='needs onnxruntime ("numpynn[onnx]")')
-LAYERS = [c for c in ALL_LAYERS if c.onnx]  # the sequence layers do not export yet
+# every case, the sequence layers too: cases.py's onnx=False on them predates their export
+LAYERS = ALL_LAYERS
 
 # float32 on both sides; the libraries order sums and evaluate exp/erf differently
 RTOL = ATOL = 1e-5
@@ -62,14 +63,28 @@ def test_onnxruntime_matches_numpynn(case, exported):
     assert proto.ir_version == 8 and [o.version for o in proto.opset_import] == [17]
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
     x = batch(case, 5, seed=1)  # not the batch size of the export: the batch is dynamic
+    x = x.astype(np.int64) if getattr(case, "index_input", False) else x  # Embedding's indices
     (out,) = run(path, {proto.graph.input[0].name: x})
     expected = layer(x)
     np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL, err_msg=case.id)
 
 
+EXPORT_ONLY = {
+    "LSTM-2-layers-bidirectional",
+    "MultiheadAttention-self",
+    "MultiheadAttention-nobias-seq-first",
+    "TransformerEncoderLayer",
+    "TransformerEncoder-norm-first-gelu",
+}
+
+
 @pytest.mark.parametrize("case", LAYERS, ids=[c.id for c in LAYERS])
 def test_own_exports_load_back(case, exported):
     layer, path = exported[case.id]
+    if case.id in EXPORT_ONLY:  # attention and bidirectional layers: onnx.load refuses them
+        with pytest.raises(ValueError, match=r"onnx.load: .* the operator \w+ \(node '"):
+            nn.onnx.load(path)
+        return
     loaded = nn.onnx.load(path)
     x = batch(case, 4, seed=2)
     out = loaded(x)

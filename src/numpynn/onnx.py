@@ -7,14 +7,26 @@ and the model's input and output names. The graph is checked with
 ``onnx.checker.check_model(full_check=True)`` before the file is written, atomically: a
 layer without an ONNX equivalent is an error that names it, never a partial file.
 
+The sequence layers: Embedding is a Gather (a graph input read only as indices is declared
+int64); RNN, LSTM and GRU are ONNX's RNN/LSTM/GRU nodes, one per layer of a stack, both
+directions in one node, gates reordered from PyTorch's (LSTM i, f, g, o to ONNX's i, o, f,
+c; GRU r, z, n to z, r, h, with ``linear_before_reset=1``), a zero initial state, and
+Transposes for ``batch_first``; a bare layer's graph gives its output sequence (not h_n),
+Keras's layers their results (last step, sequences, ``return_state``'s several outputs).
+MultiheadAttention (self-attention, no masks) and TransformerEncoderLayer/TransformerEncoder
+are MatMul, Softmax, Add and LayerNormalization nodes.
+
 ``nn.onnx.load("model.onnx")`` builds a functional ``nn.Model`` from a graph made of the
 same operators (Gemm, MatMul + Add, Conv, MaxPool, AveragePool, GlobalAveragePool,
 BatchNormalization, LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus,
 Softmax, LogSoftmax, Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat,
 Sub + Div by constants as ``Normalization``, and the formulas ``export`` writes for GELU
-and Softplus with beta and threshold): PyTorch models exported with
+and Softplus with beta and threshold; Gather as ``Embedding``; one-direction RNN/LSTM/GRU
+nodes on a batch-first input as Keras's ``SimpleRNN``/``LSTM``/``GRU``, with their
+sequences, ``out[:, -1]`` or ``h_n[-1]``): PyTorch models exported with
 ``torch.onnx.export(..., dynamo=False)`` and numpynn's own exports. An operator outside that
-set is an error naming it and its node.
+set is an error naming it and its node. Attention and bidirectional layers are exported but
+not read back.
 
 The packages ``onnx`` (and ``onnxruntime`` to run the result) are imported only here, when
 used: ``pip install "numpynn[onnx]"``. This module is ``numpynn.onnx``; the ``import onnx``
@@ -32,6 +44,7 @@ from numpynn import functional as F
 from numpynn import layers as L
 from numpynn._config import get_default_dtype
 from numpynn._files import atomic_write
+from numpynn.layers.recurrent import KerasRecurrent
 from numpynn.model import Input, Model
 from numpynn.module import Module
 from numpynn.sequential import Sequential
@@ -55,6 +68,7 @@ class _Graph:
 
     def __init__(self, onnx):
         self.onnx, self.nodes, self.initializers, self.taken = onnx, [], [], set()
+        self.index_casts: set[str] = set()  # Casts to int64 that feed an Embedding's Gather
 
     def unique(self, name: str) -> str:
         base, i = name, 1
@@ -78,6 +92,14 @@ class _Graph:
             self.onnx.helper.make_node(op, inputs, [output], name=output, **attributes)
         )
         return output
+
+    def nodes_outputs(self, op: str, inputs: list[str], names: list[str], **attributes):
+        """Add a node with several outputs, new names from ``names``; return them."""
+        outputs = [self.unique(n) for n in names]
+        self.nodes.append(
+            self.onnx.helper.make_node(op, inputs, outputs, name=outputs[0], **attributes)
+        )
+        return outputs
 
 
 def _sizes(layer, shape, value):
@@ -272,6 +294,190 @@ _EXPORTERS = {
 }
 
 
+# --- sequence layers: Embedding, RNN/LSTM/GRU (and Keras's), attention, Transformer encoder ---
+
+# the gates of PyTorch's layout (LSTM i, f, g, o; GRU r, z, n) in ONNX's (i, o, f, c; z, r, h)
+_GATE_ORDER = {"RNN": [0], "LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2]}
+
+
+def _export_embedding(layer, g, x, shape, name):
+    # the indices as int64: a float graph input (a Keras Input) is cast, and an input that
+    # only feeds Embeddings is declared int64 instead (see _int64_inputs)
+    indices = g.node("Cast", [x], f"{name}/indices", to=g.onnx.TensorProto.INT64)
+    g.index_casts.add(indices)
+    weight = g.constant(layer.weight.data, f"{name}.weight")
+    return g.node("Gather", [weight, indices], name, axis=0)
+
+
+def _recurrent_op(layer) -> str:
+    for op in ("LSTM", "GRU", "RNN"):
+        if isinstance(layer, getattr(L, op)):
+            return op
+    raise TypeError(f"onnx.export: {layer.describe()} is not an RNN, LSTM or GRU")
+
+
+def _recurrent_weights(layer, g, suffixes, op, name):
+    """W, R (and B) of one layer of ``layer``: directions stacked, gates in ONNX's order."""
+    h, order = layer.hidden_size, _GATE_ORDER[op]
+
+    def gates(a):
+        return np.concatenate([a[k * h : (k + 1) * h] for k in order])
+
+    w = [gates(getattr(layer, "weight_ih" + s).data) for s in suffixes]
+    r = [gates(getattr(layer, "weight_hh" + s).data) for s in suffixes]
+    inputs = [g.constant(np.stack(w), f"{name}.W"), g.constant(np.stack(r), f"{name}.R")]
+    if layer.bias:  # ONNX's B: [W_b, R_b] per direction
+        b = [
+            np.concatenate(
+                [
+                    gates(getattr(layer, "bias_ih" + s).data),
+                    gates(getattr(layer, "bias_hh" + s).data),
+                ]
+            )
+            for s in suffixes
+        ]
+        inputs.append(g.constant(np.stack(b), f"{name}.B"))
+    return inputs
+
+
+def _export_recurrent(layer, g, x, shape, name):
+    """One ONNX RNN/LSTM/GRU node per layer of the stack (time-major in and out, zero
+    initial state); Transposes around the stack for batch_first; Keras's results."""
+    op = _recurrent_op(layer)
+    h, directions = layer.hidden_size, layer.num_directions
+    seq = g.node("Transpose", [x], f"{name}/time_major", perm=[1, 0, 2]) if layer.batch_first else x
+    attributes = {"hidden_size": h}
+    attributes["direction"] = "bidirectional" if directions == 2 else "forward"
+    if op == "RNN":
+        attributes["activations"] = [layer.nonlinearity.capitalize()] * directions
+    if op == "GRU":
+        attributes["linear_before_reset"] = 1  # PyTorch's: r applied to (h W_hn^T + b_hn)
+    keras = isinstance(layer, KerasRecurrent)
+    last_step_only = keras and not layer.return_sequences
+    for k in range(layer.num_layers):
+        where = f"{name}/l{k}"
+        inputs = [seq, *_recurrent_weights(layer, g, layer._suffixes(k), op, f"{name}.l{k}")]
+        names = [f"{where}/Y", f"{where}/Y_h"] + ([f"{where}/Y_c"] if op == "LSTM" else [])
+        outputs = g.nodes_outputs(op, inputs, names, **attributes)
+        finals = outputs[1:]
+        if last_step_only:  # Keras: one layer; Y is left unread
+            break
+        if directions == 1:  # Y is (T, directions, N, H)
+            seq = g.node("Squeeze", [outputs[0], g.constant([1], f"{where}.axes")], where)
+        else:
+            swapped = g.node("Transpose", [outputs[0]], where, perm=[0, 2, 1, 3])
+            seq = g.node("Reshape", [swapped, g.constant([0, 0, -1], f"{where}.shape")], where)
+    if not last_step_only and layer.batch_first:
+        seq = g.node("Transpose", [seq], f"{name}/batch_first", perm=[1, 0, 2])
+    if not keras:
+        return seq  # h_n and c_n are not written: the graph's result is the output
+    wanted = finals if layer.return_state else finals[:1] if last_step_only else []
+    axes = g.constant([0], f"{name}.state_axes") if wanted else None  # one layer, direction
+    states = [g.node("Squeeze", [s, axes], f"{name}/state") for s in wanted]
+    result = states[0] if last_step_only else seq  # the last output is h_n
+    return [result, *states] if layer.return_state else result
+
+
+def _project_heads(layer, g, x, i, perm, name):
+    """Rows i*E:(i+1)*E of in_proj applied to x (N, L, E), split into heads and permuted."""
+    e, heads = layer.embed_dim, layer.num_heads
+    w = layer.in_proj_weight.data[i * e : (i + 1) * e]
+    y = g.node("MatMul", [x, g.constant(w.T, f"{name}.weight")], name)
+    if layer.in_proj_bias is not None:
+        bias = layer.in_proj_bias.data[i * e : (i + 1) * e]
+        y = g.node("Add", [y, g.constant(bias, f"{name}.bias")], name)
+    y = g.node("Reshape", [y, g.constant([0, 0, heads, e // heads], f"{name}.shape")], name)
+    return g.node("Transpose", [y], name, perm=perm)
+
+
+def _export_attention(layer, g, xs, name):
+    """softmax(q k^T / sqrt(d)) v per head, as MatMul/Softmax nodes; without masks. One
+    input is self-attention; three are query, key, value."""
+    xs = xs * 3 if len(xs) == 1 else xs
+    if not layer.batch_first:  # (N, L, E) inside
+        xs = [g.node("Transpose", [x], f"{name}/batch_first", perm=[1, 0, 2]) for x in xs]
+    q = _project_heads(layer, g, xs[0], 0, [0, 2, 1, 3], f"{name}/q")  # (N, heads, L, d)
+    k = _project_heads(layer, g, xs[1], 1, [0, 2, 3, 1], f"{name}/k")  # (N, heads, d, S)
+    v = _project_heads(layer, g, xs[2], 2, [0, 2, 1, 3], f"{name}/v")  # (N, heads, S, d)
+    scale = g.constant(1 / math.sqrt(layer.embed_dim // layer.num_heads), f"{name}.scale")
+    scores = g.node("Mul", [g.node("MatMul", [q, k], f"{name}/scores"), scale], f"{name}/scores")
+    weights = g.node("Softmax", [scores], f"{name}/weights", axis=-1)
+    heads = g.node("Transpose", [g.node("MatMul", [weights, v], name)], name, perm=[0, 2, 1, 3])
+    merged = g.node("Reshape", [heads, g.constant([0, 0, layer.embed_dim], f"{name}.shape")], name)
+    out = _export_linear(
+        layer.out_proj, g, merged, (None, None, layer.embed_dim), f"{name}/out_proj"
+    )
+    if not layer.batch_first:
+        out = g.node("Transpose", [out], f"{name}/seq_first", perm=[1, 0, 2])
+    return out
+
+
+def _export_encoder_layer(layer, g, x, shape, name):
+    def sub(module, t, child, out_shape=shape):
+        return _emit(module, g, [t], [out_shape], _join(name, child))[0][0]
+
+    def attention(t):
+        return _export_attention(layer.self_attn, g, [t], _join(name, "self_attn"))
+
+    def feed_forward(t):
+        inner = (*shape[:-1], layer.linear1.out_features)
+        t = sub(layer.activation, sub(layer.linear1, t, "linear1", inner), "activation", inner)
+        return sub(layer.linear2, t, "linear2")
+
+    if layer.norm_first:  # x + SA(norm1(x)), then + FF(norm2(.))
+        x = g.node("Add", [x, attention(sub(layer.norm1, x, "norm1"))], f"{name}/residual")
+        return g.node("Add", [x, feed_forward(sub(layer.norm2, x, "norm2"))], f"{name}/residual")
+    x = sub(layer.norm1, g.node("Add", [x, attention(x)], f"{name}/residual"), "norm1")
+    return sub(layer.norm2, g.node("Add", [x, feed_forward(x)], f"{name}/residual"), "norm2")
+
+
+def _export_encoder(layer, g, x, shape, name):
+    for i, encoder_layer in enumerate(layer.layers):
+        x = _export_encoder_layer(encoder_layer, g, x, shape, _join(name, f"layers.{i}"))
+    if layer.norm is not None:
+        x = _emit(layer.norm, g, [x], [shape], _join(name, "norm"))[0][0]
+    return x
+
+
+def _emit_sequence_layer(module, g, xs, shapes, name):
+    """The sequence layers' outputs and shapes, or None if ``module`` is none of them."""
+    shape = shapes[0]
+    if isinstance(module, L.MultiheadAttention):
+        return [_export_attention(module, g, xs, name)], [shape]
+    exporters = [
+        (L.Embedding, _export_embedding),
+        (L.RNNBase, _export_recurrent),
+        (L.TransformerEncoderLayer, _export_encoder_layer),
+        (L.TransformerEncoder, _export_encoder),
+    ]
+    for cls, export in exporters:
+        if isinstance(module, cls):
+            out = export(module, g, xs[0], shape, name)
+            out_shape = (
+                shape if cls.__name__.startswith("Transformer") else module.output_shape(shape)
+            )
+            if isinstance(out, list):
+                return out, [tuple(s) for s in out_shape]
+            return [out], [tuple(out_shape)]
+    return None
+
+
+def _int64_inputs(g: _Graph, input_names: list[str]) -> set[str]:
+    """Graph inputs read only as Embedding indices: declared int64, their Casts removed."""
+    result = set()
+    for name in input_names:
+        readers = [n for n in g.nodes if name in n.input]
+        if readers and all(n.op_type == "Cast" and n.output[0] in g.index_casts for n in readers):
+            result.add(name)
+            for cast in readers:
+                g.nodes.remove(cast)
+                for node in g.nodes:
+                    for i, value in enumerate(node.input):
+                        if value == cast.output[0]:
+                            node.input[i] = name
+    return result
+
+
 def _emit(module: Module, g: _Graph, xs: list[str], shapes: list[tuple], name: str):
     """Write ``module`` applied to the tensors ``xs``; return its output tensors and shapes."""
     if isinstance(module, Sequential):
@@ -285,6 +491,9 @@ def _emit(module: Module, g: _Graph, xs: list[str], shapes: list[tuple], name: s
         return _emit(module.activation, g, xs, shapes, name)
     if isinstance(module, L.SiLU):  # x sigmoid(x)
         return [g.node("Mul", [xs[0], g.node("Sigmoid", xs, name)], name)], shapes
+    sequence = _emit_sequence_layer(module, g, xs, shapes, name)
+    if sequence is not None:
+        return sequence
     if module.multi_input:
         if not isinstance(module, (L.Add, L.Subtract, L.Multiply, L.Average, L.Concatenate)):
             _unsupported(module, name)
@@ -409,11 +618,12 @@ def export(model: Module, path, example_input=None, input_shape=None) -> None:
     for i, (out, name) in enumerate(zip(outputs, output_names)):
         # each output its own named tensor (an output may be an input or another output)
         outputs[i] = g.node("Identity", [out], name, output=name)
+    indices = _int64_inputs(g, input_names)
     helper = onnx.helper
     graph = helper.make_graph(
         g.nodes,
         model.name if isinstance(getattr(model, "name", None), str) else type(model).__name__,
-        [_value_info(onnx, n, s) for n, s in zip(input_names, shapes)],
+        [_value_info(onnx, n, s, n in indices) for n, s in zip(input_names, shapes)],
         [_value_info(onnx, n, s) for n, s in zip(outputs, out_shapes)],
         initializer=g.initializers,
     )
@@ -436,13 +646,14 @@ def _io_names(model, count: int) -> tuple[list[str], list[str]]:
     return (["input"] if count == 1 else [f"input_{i + 1}" for i in range(count)]), ["output"]
 
 
-def _value_info(onnx, name, shape):
+def _value_info(onnx, name, shape, indices=False):
     dims = ["N" if i == 0 else d for i, d in enumerate(shape)]
     if any(d is None for d in dims):
         raise ValueError(
             f"onnx.export: the size of every axis but the batch must be known: {name} {shape}"
         )
-    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims)
+    kind = onnx.TensorProto.INT64 if indices else onnx.TensorProto.FLOAT
+    return onnx.helper.make_tensor_value_info(name, kind, dims)
 
 
 def export_command(model_path, onnx_path) -> str:
@@ -460,7 +671,9 @@ def export_command(model_path, onnx_path) -> str:
 _LOADABLE = (
     "Gemm, MatMul, Conv, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, "
     "LayerNormalization, Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, "
-    "Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat, Constant; "
+    "Flatten, Reshape, Identity, Dropout, Add, Sub, Mul, Sum, Mean, Concat, Constant, "
+    "Gather (Embedding), Cast to int64, RNN, LSTM and GRU (one direction, batch-first, with "
+    "their Transposes and Squeezes); "
     "GELU's, Softplus's and Normalization's formulas as export writes them"
 )
 
@@ -473,6 +686,14 @@ class _Importer:
         self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.constants = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.tensors, self.used_names, self.skip = {}, set(), set()
+        # sequences: a time-major tensor -> the batch-first one it transposes (numpynn's
+        # symbolic tensors are batch-first); a recurrent node's Y or Y_h -> the layer's output
+        self.time_major: dict[str, str] = {}
+        # shape computations (PyTorch's exports build zero initial states from the batch size)
+        self.shape_values: set[str] = set()
+        self.zeros: set[str] = set()
+        self.state_stacks: dict[str, list[str]] = {}  # Concat of Y_h: h_n of a stack
+        self.recurrent: dict[str, tuple[str, object]] = {}
         self.consumers: dict[str, list] = {}
         self.producers = {name: node for node in self.graph.node for name in node.output}
         for node in self.graph.node:
@@ -578,6 +799,9 @@ class _Importer:
         if name is not None and name not in self.used_names:
             layer.name = name
             self.used_names.add(name)
+        missing = [i for i in inputs if i not in self.tensors]
+        if missing:
+            self.fail(node, f"its input {missing[0]!r} is nothing numpynn computes here")
         try:
             out = layer(*[self.tensors[i] for i in inputs])
         except (ValueError, TypeError) as error:
@@ -848,6 +1072,11 @@ class _Importer:
         self._merge(node, L.Average())
 
     def op_Concat(self, node, a):
+        if all(self.recurrent.get(i, ("",))[0] == "Y_h" for i in node.input):
+            self.state_stacks[node.output[0]] = list(node.input)  # h_n of a stack
+            return
+        if any(i in self.shape_values for i in node.input):
+            return self._shape_step(node, node.input)
         self._merge(node, L.Concatenate(a["axis"]))
 
     def op_Sub(self, node, a):
@@ -867,6 +1096,184 @@ class _Importer:
         layer = L.Normalization(axis=axis, mean=mean.reshape(-1), variance=variance)
         self.skip.add(id(div))
         self.add(node, layer, node.input[:1], div.output[0])
+
+    # sequences: Gather as Embedding; RNN/LSTM/GRU nodes between Transposes, as export and
+    # PyTorch write them, as Keras's batch-first layers
+
+    def op_Cast(self, node, a):
+        if a.get("to") != self.onnx.TensorProto.INT64 or node.input[0] not in self.tensors:
+            self.fail(node, "only a cast of an input to int64 (Embedding indices) is supported")
+        self.tensors[node.output[0]] = self.tensors[node.input[0]]
+
+    def _shape_step(self, node, inputs):
+        """A node of a shape computation: no layer; its output is a shape value too."""
+        if not all(i in self.shape_values or i in self.constants for i in inputs if i):
+            self.fail(node, "only shape computations (of zero initial states) are supported")
+        self.shape_values.add(node.output[0])
+
+    def op_Shape(self, node, a):
+        self.shape_values.add(node.output[0])
+
+    def op_Unsqueeze(self, node, a):
+        self._shape_step(node, node.input)
+
+    def op_ConstantOfShape(self, node, a):
+        value = a.get("value")
+        if value is not None and np.any(self.onnx.numpy_helper.to_array(value)):
+            self.fail(node, "only zeros (an initial state) are supported")
+        self._shape_step(node, node.input)
+        self.zeros.add(node.output[0])
+
+    def op_Slice(self, node, a):
+        if node.input[0] not in self.zeros:
+            self.fail(node, "only slices of zero initial states are supported")
+        self.zeros.add(node.output[0])
+
+    def _last_step(self, node, a) -> bool:
+        """Gather(axis=1, index -1) of a recurrent layer's batch-first sequence: the layer
+        again with return_sequences=False (PyTorch's ``out[:, -1]``)."""
+        index = self.constants.get(node.input[1])
+        source = self.tensors.get(node.input[0])
+        layer = getattr(source, "layer", None)
+        if a.get("axis", 0) != 1 or index is None or index.ndim != 0 or layer is None:
+            return False
+        steps = source.shape[1]
+        if not isinstance(layer, KerasRecurrent) or int(index) % steps != steps - 1:
+            return False
+        config = {**layer.get_config(), "return_sequences": False}
+        last = type(layer).from_config(config)
+        last.load_state_dict(layer.state_dict())
+        self.tensors[node.output[0]] = last(source.inputs[0])
+        return True
+
+    def op_Gather(self, node, a):
+        if node.input[0] in self.shape_values:
+            return self._shape_step(node, node.input)
+        if self._last_step(node, a):
+            return
+        index = self.constants.get(node.input[1])
+        if a.get("axis", 0) == 0 and index is not None and index.ndim == 0:
+            if self._state(node, node.input[0], int(index)):
+                return
+        table = self.constants.get(node.input[0])
+        if table is None or table.ndim != 2 or a.get("axis", 0) != 0:
+            self.fail(node, "only rows of a constant 2-D table (an Embedding) are supported")
+        if node.input[1] not in self.tensors:
+            self.fail(node, "the indices must be computed from the inputs")
+        layer = L.Embedding(*table.shape)
+        _fill(layer.weight, table)
+        self.add(node, layer, node.input[1:2])
+
+    def op_Transpose(self, node, a):
+        perm, source = list(a.get("perm", [])), node.input[0]
+        if perm == [1, 0, 2] and source in self.time_major:  # back to batch-first
+            self.tensors[node.output[0]] = self.tensors[self.time_major[source]]
+        elif perm == [1, 0, 2] and source in self.tensors:  # to time-major, for an RNN node
+            self.time_major[node.output[0]] = source
+        else:
+            self.fail(node, f"only the transposes around a recurrent layer are supported: {perm}")
+
+    def _axes(self, node, a):
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1:
+            axes = self.constant(node, node.input[1])
+        return [int(v) for v in np.atleast_1d(axes)] if axes is not None else None
+
+    def op_Squeeze(self, node, a):
+        kind, out = self.recurrent.get(node.input[0], (None, None))
+        axes = self._axes(node, a)
+        if kind == "Y" and axes == [1]:  # (T, 1, N, H) -> (T, N, H), time-major
+            self.time_major[node.output[0]] = out
+        elif kind == "Y_h" and axes == [0]:  # (1, N, H) -> (N, H): the last step
+            self._state(node, node.input[0], 0)
+        else:
+            self.fail(node, "only the squeeze of a one-direction recurrent output is supported")
+
+    def _recurrent(self, node, a, op):
+        x = node.input[0]
+        if x not in self.time_major:
+            self.fail(node, "X must be a batch-first input transposed to time-major")
+        if a.get("direction", "forward") != "forward" or a.get("layout", 0) != 0:
+            self.fail(node, "only direction='forward' and layout=0 are supported")
+        optional = list(node.input[4:]) + [""] * 4
+        if optional[0] or optional[3]:
+            self.fail(node, "sequence_lens and peepholes are not supported")
+        for name in optional[1:3]:  # initial_h, initial_c: absent or zeros
+            constant = self.constants.get(name)
+            zero = name in self.zeros or (constant is not None and not np.any(constant))
+            if name and not zero:
+                self.fail(node, f"initial states must be zero, {name!r} is not")
+        if a.get("clip") is not None or a.get("input_forget", 0):
+            self.fail(node, "clip and input_forget are not supported")
+        if op == "GRU" and a.get("linear_before_reset", 0) != 1:
+            self.fail(node, "a GRU needs linear_before_reset=1 (PyTorch's and Keras's form)")
+        used = [bool(n) and n in self.consumers for n in node.output]
+        if len(used) > 2 and used[2]:
+            self.fail(node, "the cell state output Y_c is not supported")
+        stacked = used[1] and all(c.op_type == "Concat" for c in self.consumers[node.output[1]])
+        if used[0] and used[1] and not stacked:  # a stack's h_n: Concat, then Gather
+            self.fail(node, "the output Y and the state Y_h may not both be read")
+        w, r = self.constant(node, node.input[1]), self.constant(node, node.input[2])
+        bias = self.constants.get(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        hidden, order = a["hidden_size"], _GATE_ORDER[op]
+        keyword = {"units": hidden, "use_bias": bias is not None, "return_sequences": used[0]}
+        source = self.tensors[self.time_major[x]]
+        keyword["input_shape"] = (source.shape[1], w.shape[2])
+        if op == "RNN":
+            activation = [_text(s).lower() for s in a.get("activations", ["Tanh"])]
+            if activation not in (["tanh"], ["relu"]):
+                self.fail(node, f"activations {activation} are not supported (Tanh or Relu)")
+            layer = L.SimpleRNN(activation=activation[0], **keyword)
+        else:
+            layer = (L.KerasLSTM if op == "LSTM" else L.KerasGRU)(**keyword)
+
+        def pytorch_order(rows):  # ONNX's gate blocks back into PyTorch's order
+            blocks = np.split(rows, len(order))
+            result = [None] * len(order)
+            for onnx_index, torch_index in enumerate(order):
+                result[torch_index] = blocks[onnx_index]
+            return np.concatenate(result)
+
+        _fill(layer.weight_ih_l0, pytorch_order(w[0]))
+        _fill(layer.weight_hh_l0, pytorch_order(r[0]))
+        if bias is not None:
+            _fill(layer.bias_ih_l0, pytorch_order(bias[0][: len(bias[0]) // 2]))
+            _fill(layer.bias_hh_l0, pytorch_order(bias[0][len(bias[0]) // 2 :]))
+        # the layer's (N, T, H) or (N, H) result is not ONNX's Y (T, 1, N, H) or Y_h (1, N, H):
+        # kept under a name of its own, reached through the Squeeze, Gather or Concat after
+        output = node.output[0] if used[0] else node.output[1]
+        result = f"{output} (numpynn)"
+        self.add(node, layer, [self.time_major[x]], result)
+        self.recurrent[output] = ("Y" if used[0] else "Y_h", result)
+        if used[0] and len(node.output) > 1:  # this layer's last state is not computed
+            self.recurrent[node.output[1]] = ("Y_h", None)
+
+    def _state(self, node, name, index) -> bool:
+        """Y_h of a one-direction layer (or of a stack of them, concatenated) at ``index``:
+        the last step of the layer built for it."""
+        names = self.state_stacks.get(name, [name])
+        if not -len(names) <= index < len(names):
+            return False
+        kind, out = self.recurrent.get(names[index], (None, None))
+        if kind != "Y_h":
+            return False
+        if out is None:
+            self.fail(node, "only the last layer's final state of a stack is supported")
+        self.tensors[node.output[0]] = self.tensors[out]
+        return True
+
+    def op_RNN(self, node, a):
+        self._recurrent(node, a, "RNN")
+
+    def op_LSTM(self, node, a):
+        self._recurrent(node, a, "LSTM")
+
+    def op_GRU(self, node, a):
+        self._recurrent(node, a, "GRU")
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _fill(parameter, value) -> None:

@@ -2,7 +2,10 @@
 
 ``nn.from_torch(torch_module)`` builds the numpynn twin of a PyTorch model made of layers
 numpynn has (Linear, Conv1d/2d, the pools, BatchNorm, LayerNorm, the activations, Dropout,
-Flatten, Unflatten, Sequential), with its weights, in its train or eval mode.
+Flatten, Unflatten, Sequential; Embedding, RNN, LSTM, GRU, MultiheadAttention,
+TransformerEncoderLayer and TransformerEncoder with their options, except LSTM's proj_size,
+Embedding's max_norm, attention's add_bias_kv/add_zero_attn/kdim/vdim and an encoder layer
+with bias=False), with its weights, in its train or eval mode.
 
 ``nn.load_torch_state_dict(model, state_dict)`` copies a PyTorch ``state_dict`` into *any*
 numpynn model of the same architecture, whatever the names on either side: a Keras-style
@@ -165,6 +168,95 @@ def _unflatten(m):
     return layers.Reshape(*m.unflattened_size)
 
 
+def _embedding(m):
+    if m.max_norm is not None or m.scale_grad_by_freq:
+        raise TypeError("max_norm and scale_grad_by_freq are not supported")
+    return layers.Embedding(m.num_embeddings, m.embedding_dim, m.padding_idx)
+
+
+def _recurrent(m, cls):
+    if getattr(m, "proj_size", 0):
+        raise TypeError(f"proj_size={m.proj_size} is not supported")
+    options = {"nonlinearity": m.nonlinearity} if cls is layers.RNN else {}
+    return cls(
+        m.input_size,
+        m.hidden_size,
+        num_layers=m.num_layers,
+        bias=m.bias,
+        batch_first=m.batch_first,
+        dropout=float(m.dropout),
+        bidirectional=m.bidirectional,
+        **options,
+    )
+
+
+def _attention(m):
+    if m.bias_k is not None or m.add_zero_attn or not m._qkv_same_embed_dim:
+        raise TypeError(
+            "add_bias_kv, add_zero_attn and kdim/vdim other than embed_dim are not supported"
+        )
+    return layers.MultiheadAttention(
+        m.embed_dim,
+        m.num_heads,
+        m.dropout,
+        bias=m.in_proj_bias is not None,
+        batch_first=m.batch_first,
+    )
+
+
+def _encoder_layer(torch, m):
+    activation = m.activation
+    names = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}
+    if isinstance(activation, torch.nn.ReLU):
+        activation = "relu"
+    elif isinstance(activation, torch.nn.GELU) and activation.approximate == "none":
+        activation = "gelu"
+    elif activation in names:
+        activation = names[activation]
+    else:
+        raise TypeError(f"activation {activation} is not supported (relu or gelu)")
+    if m.norm1.bias is None or m.linear1.bias is None:
+        raise TypeError(
+            "bias=False is not supported (PyTorch's LayerNorms then have no bias; numpynn's "
+            "LayerNorm always has one)"
+        )
+    eps = {m.norm1.eps, m.norm2.eps}
+    if len(eps) != 1:
+        raise TypeError(f"the two norms must share eps, got {eps}")
+    return layers.TransformerEncoderLayer(
+        m.self_attn.embed_dim,
+        m.self_attn.num_heads,
+        m.linear1.out_features,
+        m.dropout.p,
+        activation,
+        layer_norm_eps=eps.pop(),
+        batch_first=m.self_attn.batch_first,
+        norm_first=m.norm_first,
+    )
+
+
+def _encoder(torch, m, convert):
+    if not m.layers:
+        raise TypeError("an encoder without layers")
+    first = _encoder_layer(torch, m.layers[0])
+    norm = None if m.norm is None else convert(m.norm, "norm")
+    return layers.TransformerEncoder(first, len(m.layers), norm)
+
+
+def _sequence_builders(torch, convert) -> dict:
+    """The sequence layers' builders."""
+    t = torch.nn
+    return {
+        t.Embedding: _embedding,
+        t.RNN: lambda m: _recurrent(m, layers.RNN),
+        t.LSTM: lambda m: _recurrent(m, layers.LSTM),
+        t.GRU: lambda m: _recurrent(m, layers.GRU),
+        t.MultiheadAttention: _attention,
+        t.TransformerEncoderLayer: lambda m: _encoder_layer(torch, m),
+        t.TransformerEncoder: lambda m: _encoder(torch, m, convert),
+    }
+
+
 def _builders(torch) -> dict:
     t = torch.nn
     return {
@@ -234,6 +326,7 @@ def from_torch(torch_module) -> Module:
         except (TypeError, ValueError) as error:
             raise TypeError(f"from_torch: {label}: {error}") from None
 
+    builders.update(_sequence_builders(torch, convert))
     twin = convert(torch_module, "")
     state = torch_module.state_dict()
     dtypes = {v.dtype for v in state.values() if v.is_floating_point()}

@@ -154,7 +154,6 @@ class LayerCase:
     bad_shape: tuple | None = None
     config_keys: set = field(default_factory=set)
     index_input: bool = False  # integer indices in (Embedding): no input gradient
-    onnx: bool = True  # nn.onnx.export writes it (test_onnx.py)
 
 
 LAYERS = [
@@ -381,7 +380,6 @@ LAYERS = [
         lambda t: t.nn.Embedding(7, 3),
         lambda rng, shape: rng.integers(0, 7, shape),  # 5 draws of 7: repeats in most rows
         index_input=True,
-        onnx=False,
     ),
     LayerCase(
         "Embedding-padding-2d",
@@ -392,7 +390,6 @@ LAYERS = [
         # differences would contradict): test_embedding.py checks it against PyTorch
         lambda rng, shape: rng.choice([0, 2, 3, 4, 5], shape),
         index_input=True,
-        onnx=False,
     ),
     LayerCase(
         "RNN-batch-first",
@@ -400,7 +397,6 @@ LAYERS = [
         (5, 3),
         lambda t: torch_output_only(t.nn.RNN, 3, 4, batch_first=True),
         bad_shape=(5, 2),
-        onnx=False,
     ),
     LayerCase(
         "LSTM-2-layers-bidirectional",
@@ -410,14 +406,12 @@ LAYERS = [
             t.nn.LSTM, 3, 2, num_layers=2, bidirectional=True, batch_first=True
         ),
         bad_shape=(4, 2),
-        onnx=False,
     ),
     LayerCase(
         "GRU-lazy",
         lambda: output_only(nn.GRU)(None, 3, batch_first=True),
         (5, 2),
         lambda t: torch_output_only(t.nn.GRU, 2, 3, batch_first=True),
-        onnx=False,
     ),
     LayerCase(
         "SimpleRNN-relu-keras",
@@ -428,21 +422,18 @@ LAYERS = [
         ),
         lambda rng, shape: 0.5 * normal(rng, shape),
         bad_shape=(4, 3),
-        onnx=False,
     ),
     LayerCase(
         "LSTM-keras-sequences",
         lambda: nn.keras.LSTM(3, return_sequences=True),
         (5, 2),
         lambda t: torch_output_only(t.nn.LSTM, 2, 3, batch_first=True),
-        onnx=False,
     ),
     LayerCase(
         "GRU-keras-last",
         lambda: nn.keras.GRU(3, use_bias=False),
         (4, 3),
         lambda t: torch_output_only(t.nn.GRU, 3, 3, bias=False, batch_first=True, last=True),
-        onnx=False,
     ),
     LayerCase(
         "MultiheadAttention-self",
@@ -450,14 +441,12 @@ LAYERS = [
         (4, 6),
         lambda t: torch_self_attention(t, 6, 2, batch_first=True),
         bad_shape=(4, 5),
-        onnx=False,
     ),
     LayerCase(
         "MultiheadAttention-nobias-seq-first",
         lambda: SelfAttention(4, 4, bias=False),
         (3, 4),
         lambda t: torch_self_attention(t, 4, 4, bias=False),
-        onnx=False,
     ),
     LayerCase(
         "TransformerEncoderLayer",
@@ -465,7 +454,6 @@ LAYERS = [
         (3, 4),
         lambda t: t.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True),
         bad_shape=(3, 5),
-        onnx=False,
     ),
     LayerCase(
         "TransformerEncoder-norm-first-gelu",
@@ -479,7 +467,6 @@ LAYERS = [
             t.nn.LayerNorm(4),
             enable_nested_tensor=False,
         ),
-        onnx=False,
     ),
 ]
 

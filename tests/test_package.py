@@ -1,9 +1,11 @@
 """The package as a whole: light import, the layered import graph, the public names."""
 
 import ast
+import io
 import pathlib
 import subprocess
 import sys
+import tokenize
 
 import numpynn as nn
 
@@ -80,3 +82,39 @@ def test_public_api():
     assert nn.__version__
     for name in nn.__all__:
         assert hasattr(nn, name), name
+
+
+def _code_line_numbers(source: str) -> set[int]:
+    """The numbers of the lines that hold code: no blank lines, comments or docstrings."""
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                if isinstance(first.value.value, str):
+                    docstrings.update(range(first.lineno, first.end_lineno + 1))
+    lines = set()
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skip and token.type != tokenize.ENDMARKER:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return lines - docstrings
+
+
+def test_functions_and_classes_stay_short():
+    # Size is a design value (STYLE.md): a function that does not fit on a screen, or a class
+    # of more than a few screens, is split into named helpers. Code lines only.
+    limits = {ast.FunctionDef: 50, ast.AsyncFunctionDef: 50, ast.ClassDef: 200}
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        code = _code_line_numbers(source)
+        for node in ast.walk(ast.parse(source)):
+            limit = limits.get(type(node))
+            if limit is not None:
+                size = len(code & set(range(node.lineno, node.end_lineno + 1)))
+                if size > limit:
+                    too_long.append(
+                        f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}: {size}"
+                    )
+    assert not too_long, "over 50 code lines (functions) or 200 (classes):\n" + "\n".join(too_long)

@@ -678,170 +678,10 @@ _LOADABLE = (
 )
 
 
-class _Importer:
-    """Builds the numpynn layers of one ONNX graph, node by node, on symbolic tensors."""
-
-    def __init__(self, onnx, proto, path):
-        self.onnx, self.graph, self.path = onnx, proto.graph, path
-        self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
-        self.constants = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
-        self.tensors, self.used_names, self.skip = {}, set(), set()
-        # sequences: a time-major tensor -> the batch-first one it transposes (numpynn's
-        # symbolic tensors are batch-first); a recurrent node's Y or Y_h -> the layer's output
-        self.time_major: dict[str, str] = {}
-        # shape computations (PyTorch's exports build zero initial states from the batch size)
-        self.shape_values: set[str] = set()
-        self.zeros: set[str] = set()
-        self.state_stacks: dict[str, list[str]] = {}  # Concat of Y_h: h_n of a stack
-        self.recurrent: dict[str, tuple[str, object]] = {}
-        self.consumers: dict[str, list] = {}
-        self.producers = {name: node for node in self.graph.node for name in node.output}
-        for node in self.graph.node:
-            for name in node.input:
-                self.consumers.setdefault(name, []).append(node)
-
-    def fail(self, node, problem):
-        raise ValueError(
-            f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}): {problem}"
-        )
-
-    def attributes(self, node) -> dict:
-        values = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
-        return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
-
-    def constant(self, node, name):
-        if name not in self.constants:
-            self.fail(node, f"expected {name!r} to be a constant (an initializer)")
-        return self.constants[name]
-
-    def only_consumer(self, name, op):
-        consumers = self.consumers.get(name, [])
-        outputs = {o.name for o in self.graph.output}
-        if len(consumers) == 1 and consumers[0].op_type == op and name not in outputs:
-            return consumers[0]
-        return None
-
-    def step(self, name, op, const=None, other=None, alone=True):
-        """The consumer of tensor ``name`` that is ``op``, its other operand the scalar
-        constant ``const`` or the tensor ``other`` (when given); None if there is none, or if
-        ``name`` is read elsewhere too (``alone``) and so cannot be folded into one layer."""
-        consumers = self.consumers.get(name, [])
-        if (alone and len(consumers) != 1) or name in {o.name for o in self.graph.output}:
-            return None
-        for node in consumers:
-            rest = [i for i in node.input if i != name] or [name]
-            if node.op_type != op or (other is not None and rest != [other]):
-                continue
-            if const is not None:
-                value = self.constants.get(rest[0])
-                if value is None or value.size != 1 or not np.isclose(value, const, rtol=1e-6):
-                    continue
-            return node
-        return None
-
-    def fold(self, node, nodes, layer, inputs, output) -> bool:
-        """Add ``layer`` in place of ``node`` and ``nodes`` (the rest of a formula), if found."""
-        if not all(nodes):
-            return False
-        self.skip.update(id(n) for n in nodes)
-        self.add(node, layer, inputs, output)
-        return True
-
-    def _gelu(self, node) -> bool:
-        """GELU as ``export`` writes it, from its first node: Div(x, sqrt 2) for the exact
-        form, Mul(x, x) for the tanh form; then (core + 1) * (x * 0.5)."""
-        x = node.input[0]
-        if node.op_type == "Div":
-            chain = [self.step(node.output[0], "Erf")]
-        else:
-            chain = [self.step(node.output[0], "Mul", other=x)]
-            for op, const, other in (
-                ("Mul", 0.044715, None),
-                ("Add", None, x),
-                ("Mul", math.sqrt(2 / math.pi), None),
-                ("Tanh", None, None),
-            ):
-                chain.append(chain[-1] and self.step(chain[-1].output[0], op, const, other))
-        plus = chain[-1] and self.step(chain[-1].output[0], "Add", const=1.0)
-        final = plus and self.step(plus.output[0], "Mul")
-        half = final and self.producers.get(next(i for i in final.input if i != plus.output[0]))
-        if half is None or half.op_type != "Mul" or self.step(half.output[0], "Mul") is not final:
-            return False
-        if x not in half.input or not np.isclose(self.constants.get(half.input[1], 0), 0.5):
-            return False
-        approximate = "none" if node.op_type == "Div" else "tanh"
-        return self.fold(
-            node, [*chain, plus, final, half], L.GELU(approximate), [x], final.output[0]
-        )
-
-    def _softplus(self, node) -> bool:
-        """Softplus(beta, threshold) as ``export`` writes it, from Mul(x, beta):
-        Where(beta x > threshold, x, Softplus(beta x) / beta)."""
-        x, beta = node.input[0], self.constants[node.input[1]]
-        bx = node.output[0]
-        if beta.size != 1 or len(self.consumers.get(bx, [])) != 2:
-            return False
-        smooth = self.step(bx, "Softplus", alone=False)
-        divided = smooth and self.step(smooth.output[0], "Div", const=float(beta))
-        greater = self.step(bx, "Greater", alone=False)
-        threshold = greater and self.constants.get(greater.input[1])
-        where = greater and self.step(greater.output[0], "Where")
-        if threshold is None or where is None or divided is None:
-            return False
-        if list(where.input) != [greater.output[0], x, divided.output[0]]:
-            return False
-        layer = L.Softplus(float(beta), float(threshold))
-        return self.fold(node, [smooth, divided, greater, where], layer, [x], where.output[0])
-
-    def add(self, node, layer, inputs, output=None):
-        """Call ``layer`` on the symbolic tensors named ``inputs``; name it after the node."""
-        name = node.name.replace("/", "_").strip("_") or None
-        if name is not None and name not in self.used_names:
-            layer.name = name
-            self.used_names.add(name)
-        missing = [i for i in inputs if i not in self.tensors]
-        if missing:
-            self.fail(node, f"its input {missing[0]!r} is nothing numpynn computes here")
-        try:
-            out = layer(*[self.tensors[i] for i in inputs])
-        except (ValueError, TypeError) as error:
-            self.fail(node, str(error))
-        self.tensors[output or node.output[0]] = out
-        return layer
-
-    def run(self):
-        inputs = []
-        for value in self.graph.input:
-            if value.name in self.constants:
-                continue  # older exporters list the initializers as inputs too
-            dims = value.type.tensor_type.shape.dim
-            shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
-            if None in shape[1:]:
-                raise ValueError(
-                    f"onnx.load: {self.path}: input {value.name!r} has unknown sizes {shape} "
-                    "beyond the batch; numpynn needs them fixed"
-                )
-            inputs.append(Input(shape[1:], name=value.name))
-            self.tensors[value.name] = inputs[-1]
-            self.used_names.add(value.name)
-        for node in self.graph.node:
-            if id(node) in self.skip:
-                continue
-            method = getattr(self, f"op_{node.op_type}", None)
-            if node.domain not in ("", "ai.onnx") or method is None:
-                raise ValueError(
-                    f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}) "
-                    f"has no numpynn layer; supported: {_LOADABLE}"
-                )
-            method(node, self.attributes(node))
-        outputs = []
-        for value in self.graph.output:
-            if value.name not in self.tensors:
-                raise ValueError(f"onnx.load: {self.path}: output {value.name!r} is a constant")
-            outputs.append(self.tensors[value.name])
-        return Model(inputs, outputs, name=self.graph.name or None).eval()
-
-    # each op_X(node, attributes) adds the layers of one node (or of a fused pair)
+class _LayerOps:
+    """ONNX operators that become one numpynn layer each (Gemm, Conv, pools, norms,
+    activations, shapes). Each ``op_X(node, attributes)`` of these classes adds the layers of
+    one node (or of a fused pair); ``_Importer.run`` calls them by the node's operator."""
 
     def op_Constant(self, node, a):
         tensor = a.get("value")
@@ -1042,6 +882,10 @@ class _Importer:
         sample = [shape[i] if d == 0 else d for i, d in enumerate(target)][1:]
         self.add(node, L.Reshape(*sample), node.input[:1])
 
+
+class _MergeAndShapeOps:
+    """ONNX's element-wise merges, and the shape arithmetic around a recurrent layer's result."""
+
     def _merge(self, node, layer):
         if any(i in self.constants for i in node.input):
             self.fail(node, "an operation with a constant is not a numpynn layer")
@@ -1189,7 +1033,13 @@ class _Importer:
         else:
             self.fail(node, "only the squeeze of a one-direction recurrent output is supported")
 
-    def _recurrent(self, node, a, op):
+
+class _SequenceOps:
+    """ONNX's RNN, LSTM and GRU operators, with PyTorch's gate order restored."""
+
+    def _check_recurrent(self, node, a, op) -> None:
+        """Refuse, naming the node, what a numpynn recurrent layer cannot be: time-major or
+        bidirectional input, sequence lengths, peepholes, non-zero initial states, clipping."""
         x = node.input[0]
         if x not in self.time_major:
             self.fail(node, "X must be a batch-first input transposed to time-major")
@@ -1207,6 +1057,10 @@ class _Importer:
             self.fail(node, "clip and input_forget are not supported")
         if op == "GRU" and a.get("linear_before_reset", 0) != 1:
             self.fail(node, "a GRU needs linear_before_reset=1 (PyTorch's and Keras's form)")
+
+    def _recurrent(self, node, a, op):
+        x = node.input[0]
+        self._check_recurrent(node, a, op)
         used = [bool(n) and n in self.consumers for n in node.output]
         if len(used) > 2 and used[2]:
             self.fail(node, "the cell state output Y_c is not supported")
@@ -1270,6 +1124,170 @@ class _Importer:
 
     def op_GRU(self, node, a):
         self._recurrent(node, a, "GRU")
+
+
+class _Importer(_LayerOps, _MergeAndShapeOps, _SequenceOps):
+    """Builds the numpynn layers of one ONNX graph, node by node, on symbolic tensors."""
+
+    def __init__(self, onnx, proto, path):
+        self.onnx, self.graph, self.path = onnx, proto.graph, path
+        self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
+        self.constants = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.tensors, self.used_names, self.skip = {}, set(), set()
+        # sequences: a time-major tensor -> the batch-first one it transposes (numpynn's
+        # symbolic tensors are batch-first); a recurrent node's Y or Y_h -> the layer's output
+        self.time_major: dict[str, str] = {}
+        # shape computations (PyTorch's exports build zero initial states from the batch size)
+        self.shape_values: set[str] = set()
+        self.zeros: set[str] = set()
+        self.state_stacks: dict[str, list[str]] = {}  # Concat of Y_h: h_n of a stack
+        self.recurrent: dict[str, tuple[str, object]] = {}
+        self.consumers: dict[str, list] = {}
+        self.producers = {name: node for node in self.graph.node for name in node.output}
+        for node in self.graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+
+    def fail(self, node, problem):
+        raise ValueError(
+            f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}): {problem}"
+        )
+
+    def attributes(self, node) -> dict:
+        values = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
+        return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+    def constant(self, node, name):
+        if name not in self.constants:
+            self.fail(node, f"expected {name!r} to be a constant (an initializer)")
+        return self.constants[name]
+
+    def only_consumer(self, name, op):
+        consumers = self.consumers.get(name, [])
+        outputs = {o.name for o in self.graph.output}
+        if len(consumers) == 1 and consumers[0].op_type == op and name not in outputs:
+            return consumers[0]
+        return None
+
+    def step(self, name, op, const=None, other=None, alone=True):
+        """The consumer of tensor ``name`` that is ``op``, its other operand the scalar
+        constant ``const`` or the tensor ``other`` (when given); None if there is none, or if
+        ``name`` is read elsewhere too (``alone``) and so cannot be folded into one layer."""
+        consumers = self.consumers.get(name, [])
+        if (alone and len(consumers) != 1) or name in {o.name for o in self.graph.output}:
+            return None
+        for node in consumers:
+            rest = [i for i in node.input if i != name] or [name]
+            if node.op_type != op or (other is not None and rest != [other]):
+                continue
+            if const is not None:
+                value = self.constants.get(rest[0])
+                if value is None or value.size != 1 or not np.isclose(value, const, rtol=1e-6):
+                    continue
+            return node
+        return None
+
+    def fold(self, node, nodes, layer, inputs, output) -> bool:
+        """Add ``layer`` in place of ``node`` and ``nodes`` (the rest of a formula), if found."""
+        if not all(nodes):
+            return False
+        self.skip.update(id(n) for n in nodes)
+        self.add(node, layer, inputs, output)
+        return True
+
+    def _gelu(self, node) -> bool:
+        """GELU as ``export`` writes it, from its first node: Div(x, sqrt 2) for the exact
+        form, Mul(x, x) for the tanh form; then (core + 1) * (x * 0.5)."""
+        x = node.input[0]
+        if node.op_type == "Div":
+            chain = [self.step(node.output[0], "Erf")]
+        else:
+            chain = [self.step(node.output[0], "Mul", other=x)]
+            for op, const, other in (
+                ("Mul", 0.044715, None),
+                ("Add", None, x),
+                ("Mul", math.sqrt(2 / math.pi), None),
+                ("Tanh", None, None),
+            ):
+                chain.append(chain[-1] and self.step(chain[-1].output[0], op, const, other))
+        plus = chain[-1] and self.step(chain[-1].output[0], "Add", const=1.0)
+        final = plus and self.step(plus.output[0], "Mul")
+        half = final and self.producers.get(next(i for i in final.input if i != plus.output[0]))
+        if half is None or half.op_type != "Mul" or self.step(half.output[0], "Mul") is not final:
+            return False
+        if x not in half.input or not np.isclose(self.constants.get(half.input[1], 0), 0.5):
+            return False
+        approximate = "none" if node.op_type == "Div" else "tanh"
+        return self.fold(
+            node, [*chain, plus, final, half], L.GELU(approximate), [x], final.output[0]
+        )
+
+    def _softplus(self, node) -> bool:
+        """Softplus(beta, threshold) as ``export`` writes it, from Mul(x, beta):
+        Where(beta x > threshold, x, Softplus(beta x) / beta)."""
+        x, beta = node.input[0], self.constants[node.input[1]]
+        bx = node.output[0]
+        if beta.size != 1 or len(self.consumers.get(bx, [])) != 2:
+            return False
+        smooth = self.step(bx, "Softplus", alone=False)
+        divided = smooth and self.step(smooth.output[0], "Div", const=float(beta))
+        greater = self.step(bx, "Greater", alone=False)
+        threshold = greater and self.constants.get(greater.input[1])
+        where = greater and self.step(greater.output[0], "Where")
+        if threshold is None or where is None or divided is None:
+            return False
+        if list(where.input) != [greater.output[0], x, divided.output[0]]:
+            return False
+        layer = L.Softplus(float(beta), float(threshold))
+        return self.fold(node, [smooth, divided, greater, where], layer, [x], where.output[0])
+
+    def add(self, node, layer, inputs, output=None):
+        """Call ``layer`` on the symbolic tensors named ``inputs``; name it after the node."""
+        name = node.name.replace("/", "_").strip("_") or None
+        if name is not None and name not in self.used_names:
+            layer.name = name
+            self.used_names.add(name)
+        missing = [i for i in inputs if i not in self.tensors]
+        if missing:
+            self.fail(node, f"its input {missing[0]!r} is nothing numpynn computes here")
+        try:
+            out = layer(*[self.tensors[i] for i in inputs])
+        except (ValueError, TypeError) as error:
+            self.fail(node, str(error))
+        self.tensors[output or node.output[0]] = out
+        return layer
+
+    def run(self):
+        inputs = []
+        for value in self.graph.input:
+            if value.name in self.constants:
+                continue  # older exporters list the initializers as inputs too
+            dims = value.type.tensor_type.shape.dim
+            shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+            if None in shape[1:]:
+                raise ValueError(
+                    f"onnx.load: {self.path}: input {value.name!r} has unknown sizes {shape} "
+                    "beyond the batch; numpynn needs them fixed"
+                )
+            inputs.append(Input(shape[1:], name=value.name))
+            self.tensors[value.name] = inputs[-1]
+            self.used_names.add(value.name)
+        for node in self.graph.node:
+            if id(node) in self.skip:
+                continue
+            method = getattr(self, f"op_{node.op_type}", None)
+            if node.domain not in ("", "ai.onnx") or method is None:
+                raise ValueError(
+                    f"onnx.load: {self.path}: the operator {node.op_type} (node {node.name!r}) "
+                    f"has no numpynn layer; supported: {_LOADABLE}"
+                )
+            method(node, self.attributes(node))
+        outputs = []
+        for value in self.graph.output:
+            if value.name not in self.tensors:
+                raise ValueError(f"onnx.load: {self.path}: output {value.name!r} is a constant")
+            outputs.append(self.tensors[value.name])
+        return Model(inputs, outputs, name=self.graph.name or None).eval()
 
 
 def _text(value) -> str:

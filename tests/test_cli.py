@@ -615,3 +615,12 @@ def test_threads_reach_blas_and_are_recorded(tmp_path, capsys):
         assert settings["threads"] == 1
     code, _, err = run_main(["train", "--threads", "0"], capsys)
     assert code == 2 and "--threads" in err
+
+
+def test_a_continuous_csv_target_is_refused_before_training(tmp_path, capsys):
+    rows = "\n".join(f"{i},{i * 0.37:.2f}" for i in range(40))
+    (tmp_path / "prices.csv").write_text("size,price\n" + rows + "\n")
+    args = ["train", "--csv", tmp_path / "prices.csv", "--target", "price", "--out", tmp_path / "r"]
+    code, out, err = run_main(args, capsys)
+    assert code == 1 and "holds 40 distinct values, 40 of them only once" in err, err
+    assert "Epoch" not in out + err and not (tmp_path / "r").exists()

@@ -36,8 +36,8 @@ import numpy as np
 import numpynn
 from numpynn import data, distributed, metrics, names, plot, report
 from numpynn._config import manual_seed
-from numpynn._threads import set_num_threads
 from numpynn._files import atomic_write
+from numpynn._threads import set_num_threads
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization, Reshape
 from numpynn.layers.recurrent import KerasLSTM
@@ -191,6 +191,17 @@ def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.nd
         raise ValueError(
             f"{path}: column {target!r} holds one class ({class_names[0]!r}); "
             "a classifier needs examples of at least two"
+        )
+    counts = {name: 0 for name in class_names}
+    for label in labels:
+        counts[label] += 1
+    single = [name for name, count in counts.items() if count < 2]
+    if single:
+        raise ValueError(
+            f"{path}: column {target!r} holds {len(class_names)} distinct values, "
+            f"{len(single)} of them only once (e.g. {single[0]!r}); numpynn train classifies, "
+            "so every class needs at least two examples (a continuous target needs a "
+            "regression model, which the command line does not train)"
         )
     index = {name: i for i, name in enumerate(class_names)}
     return class_names, np.array([index[v] for v in labels], dtype=np.int64)

@@ -70,6 +70,7 @@ class Objective:
             for group, loss_fn in zip(_metric_groups(metrics, self.names), self.losses)
         ]
         self.fused = [_logits_pair(model, k, loss_fn) for k, loss_fn in enumerate(self.losses)]
+        self._per_sample: dict[int, Loss] = {}  # reduction="none" twins, made once per loss
 
     def _key(self, k: int, what: str) -> str:
         return what if len(self.names) == 1 else f"{self.names[k]}_{what}"
@@ -78,15 +79,18 @@ class Objective:
         """{"loss": total, ...per-output losses} and dTotal/dOutput for every output."""
         logs, grads, total = {}, [], 0.0
         for k, (loss_fn, weight) in enumerate(zip(self.losses, self.loss_weights)):
-            if self.fused[k] is None:
-                value, grad = loss_value_and_grad(
-                    loss_fn, preds[k], ys[k], sample_weight, weight, with_grads
-                )
-            else:  # from the logits that the output activation saw
-                activation, logits_loss = self.fused[k]
-                value, grad = loss_value_and_grad(
-                    logits_loss, activation.logits, ys[k], sample_weight, weight, with_grads
-                )
+            pred, fused = preds[k], self.fused[k]
+            if fused is not None:  # from the logits that the output activation saw
+                loss_fn, pred = fused[1], fused[0].logits
+            per_sample = None
+            if sample_weight is not None:
+                per_sample = self._per_sample.get(id(loss_fn))
+                if per_sample is None:
+                    per_sample = self._per_sample[id(loss_fn)] = loss_fn.with_reduction("none")
+            value, grad = loss_value_and_grad(
+                loss_fn, pred, ys[k], sample_weight, weight, with_grads, per_sample
+            )
+            if fused is not None:
                 grad = LogitGradient(grad)
             total += weight * value
             if len(self.names) > 1:
@@ -196,12 +200,15 @@ def output_activation(module: Module, index: int = 0) -> Module | None:
 # --- weighted losses -------------------------------------------------------------------------
 
 
-def loss_value_and_grad(loss_fn: Loss, pred, target, sample_weight, scale=1.0, with_grad=True):
-    """The loss (weighted as the module docstring says) and scale * dLoss/dpred."""
+def loss_value_and_grad(
+    loss_fn: Loss, pred, target, sample_weight, scale=1.0, with_grad=True, per_sample=None
+):
+    """The loss (weighted as the module docstring says) and scale * dLoss/dpred.
+    ``per_sample`` is ``loss_fn.with_reduction("none")``, if the caller keeps one."""
     if sample_weight is None:
         value = loss_fn(pred, target)
         return value, (loss_fn.backward(scale) if with_grad else None)
-    per_sample = loss_fn.with_reduction("none")
+    per_sample = per_sample or loss_fn.with_reduction("none")
     losses = per_sample(pred, target)
     n = losses.shape[0]
     elements = losses[0].size if losses.ndim > 1 else 1

@@ -692,7 +692,9 @@ class _LayerOps:
     def op_Gemm(self, node, a):
         if a.get("transA", 0):
             self.fail(node, "transA=1 is not supported")
-        weight = self.constant(node, node.input[1]).astype(np.float64) * a.get("alpha", 1.0)
+        weight = self.constant(node, node.input[1])
+        if a.get("alpha", 1.0) != 1.0:
+            weight = weight * a["alpha"]
         weight = weight if a.get("transB", 0) else weight.T  # (out, in)
         bias = None
         if len(node.input) > 2 and node.input[2]:

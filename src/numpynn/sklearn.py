@@ -239,7 +239,7 @@ class MLPClassifier(ClassifierMixin, _NumpynnMLP):
         )
 
     def predict_proba(self, X):
-        return F.softmax(self._outputs(X).astype(np.float64), axis=1)
+        return F.softmax(self._outputs(X), axis=1)  # float64: the model is
 
     def predict(self, X):
         outputs = self._outputs(X)  # checks that the estimator is fitted first
@@ -265,7 +265,7 @@ class MLPRegressor(RegressorMixin, _NumpynnMLP):
         )
 
     def predict(self, X):
-        out = self._outputs(X).astype(np.float64)
+        out = self._outputs(X)  # float64: the model is
         return out.ravel() if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):

@@ -47,7 +47,7 @@ def summary_text(model) -> str:
 
 def _totals(model) -> list[str]:
     """Total, trainable and non-trainable counts; running statistics are non-trainable."""
-    trainable = sum(p.size for p in model.parameters())
+    trainable = model.num_parameters()
     trainable_bytes = sum(p.data.nbytes for p in model.parameters())
     frozen = [b for _, b in model.named_buffers() if b.dtype.kind == "f"]  # not counters
     frozen_count, frozen_bytes = sum(b.size for b in frozen), sum(b.nbytes for b in frozen)

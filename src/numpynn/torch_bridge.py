@@ -101,7 +101,7 @@ def load_torch_state_dict(model: Module, state_dict) -> None:
                     f"load_torch_state_dict: {where}: {name} has shape {have.shape}, the state "
                     f"dict's {key!r} has {value.shape}"
                 )
-            new_state[f"{prefix}.{name}" if prefix else name] = value.astype(have.dtype)
+            new_state[f"{prefix}.{name}" if prefix else name] = value.astype(have.dtype, copy=False)
     if len(theirs) > len(ours):
         raise ValueError(
             f"load_torch_state_dict: the state dict has {len(theirs)} layers with weights, the "

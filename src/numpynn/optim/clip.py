@@ -37,19 +37,30 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> floa
     grads = _grads(parameters)
     if not grads:
         return 0.0
-    total = peak = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    if norm_type != math.inf and 0 < peak < math.inf:
-        # ||g|| = peak * ||g / peak||: the powers of entries <= 1 cannot overflow (1e20 ** 2
-        # in float32 would), and the sum is taken in float64
-        powers = sum(
-            float(np.sum((np.abs(g) / peak) ** norm_type, dtype=np.float64)) for g in grads
-        )
-        total = peak * powers ** (1 / norm_type)
+    if norm_type == math.inf:
+        total = _largest_magnitude(grads)
+    else:
+        with np.errstate(over="ignore"):  # an overflow is caught below, by the scaled form
+            total = _sum_of_powers(grads, norm_type, 1.0) ** (1 / norm_type)
+        peak = _largest_magnitude(grads) if not math.isfinite(total) else 0.0
+        if 0 < peak < math.inf:
+            # ||g|| = peak * ||g / peak||: the powers of entries <= 1 cannot overflow (1e20 ** 2
+            # in float32 would); only taken when the plain sum overflowed
+            total = peak * _sum_of_powers(grads, norm_type, peak) ** (1 / norm_type)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in grads:
             g *= scale
     return total
+
+
+def _largest_magnitude(grads) -> float:
+    return max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+
+
+def _sum_of_powers(grads, p: float, scale: float) -> float:
+    """sum |g / scale|^p over every gradient, summed in float64."""
+    return sum(float(np.sum((np.abs(g) / scale) ** p, dtype=np.float64)) for g in grads)
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:

@@ -154,7 +154,10 @@ class GELU(Module):
 
     def forward(self, x):
         self.x = x
-        return F.gelu(x, self.approximate)
+        if self.approximate == "tanh":
+            return F.gelu(x, self.approximate)
+        self.cdf = F.normal_cdf(x)  # Phi(x), kept: the backward needs it too
+        return x * self.cdf
 
     def backward(self, grad):
         x = self.x
@@ -164,7 +167,7 @@ class GELU(Module):
             t = np.tanh(c * (x + 0.044715 * x**3))
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
         u = np.clip(x, -40, 40)  # x phi(x) is 0 beyond (exp(-800)), and u * u cannot overflow
-        return grad * (F.normal_cdf(x) + u * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + u * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi))
 
     def get_config(self):
         return {"approximate": self.approximate}

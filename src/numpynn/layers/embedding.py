@@ -94,10 +94,10 @@ class Embedding(Module):
         return None  # integer indices have no gradient
 
     def backward_params(self, grad):
-        grad = grad.reshape(-1, self.embedding_dim)
-        if self.padding_idx is not None:
-            grad = np.where((self.indices == self.padding_idx)[:, None], 0, grad)
-        rows, sums = row_sums(self.indices, grad)
+        rows, sums = row_sums(self.indices, grad.reshape(-1, self.embedding_dim))
+        if self.padding_idx is not None:  # the padding row gets no gradient
+            used = rows != self.padding_idx
+            rows, sums = rows[used], sums[used]
         # written straight into a zeroed gradient (no read-add-write of those rows)
         self.weight.add_grad(_scattered, rows, sums, self.weight.shape)
 

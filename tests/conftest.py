@@ -1,9 +1,16 @@
 """Shared fixtures: NumPy errors raise, the library starts each test seeded and in float32."""
 
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 
 import numpynn as nn
+
+# The test folders mirror the package (tests/layers, tests/interop, ...); the shared helpers
+# (cases.py, helpers.py) stay here, importable from every folder.
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
 @pytest.fixture(autouse=True)

@@ -44,13 +44,32 @@ def layer_of(module_name: str) -> int:
     raise AssertionError(f"{module_name} is not in the layer table of test_package.py")
 
 
+# Loaded on first use (numpynn.__getattr__), never by ``import numpynn`` or a plain ``fit``.
+EDGE_MODULES = ["numpynn." + m for m in ("cli", "distributed", "onnx", "report", "sklearn")]
+EDGE_MODULES += ["numpynn.plot", "numpynn.torch_bridge"]
+EXTRAS = ["torch", "matplotlib", "scipy", "tqdm", "onnx", "onnxruntime", "safetensors"]
+EXTRAS += ["sklearn", "mpi4py"]
+
+
 def test_import_is_light():
-    heavy = "('torch', 'matplotlib', 'scipy', 'tqdm')"
-    heavy = heavy[:-1] + ", 'onnx', 'onnxruntime', 'safetensors', 'sklearn')"  # interop extras
-    heavy = heavy[:-1] + ", 'mpi4py')"  # the mpi extra
-    code = f"import sys, numpynn; print(sorted(m for m in {heavy} if m in sys.modules))"
+    code = (
+        "import sys, numpy as np, numpynn as nn\n"
+        "model = nn.Sequential(nn.Dense(3, activation='softmax'))\n"
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+        "model.fit(np.ones((8, 4), np.float32), np.zeros(8, np.int64), verbose=0)\n"
+        "print(sorted(set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    loaded = set(ast.literal_eval(out.stdout.strip()))
+    assert not loaded & set(EXTRAS + EDGE_MODULES), sorted(loaded & set(EXTRAS + EDGE_MODULES))
+
+
+def test_edge_modules_load_on_first_use():
+    code = "import sys, numpynn as nn; nn.onnx; nn.from_torch; print('numpynn.onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    assert nn.onnx.export and nn.sklearn.MLPClassifier and nn.distributed.init
+    assert {"onnx", "from_torch", "report"} <= set(dir(nn))
 
 
 def test_lower_layers_never_import_higher_ones():

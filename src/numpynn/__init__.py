@@ -13,6 +13,8 @@
 True
 """
 
+import importlib
+
 from numpynn import (
     callbacks,
     data,
@@ -22,9 +24,7 @@ from numpynn import (
     metrics,
     names,
     objective,
-    onnx,
     optim,
-    plot,
 )
 from numpynn._config import get_default_dtype, get_rng, manual_seed, set_default_dtype
 from numpynn._threads import set_num_threads
@@ -93,10 +93,28 @@ from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
 from numpynn.sequential import Sequential
 from numpynn.symbolic import SymbolicTensor
-from numpynn.torch_bridge import from_torch, load_torch_state_dict
 from numpynn.training import evaluate, fit, predict, train_on_batch
 
 __version__ = "0.1.0"
+
+# The edges with the outside world load on first use, so that a training script imports
+# none of them (nor onnx, scikit-learn, mpi4py, safetensors or matplotlib behind them):
+# ``nn.onnx``, ``nn.from_torch`` and the rest work as attributes all the same.
+_LAZY_MODULES = ("cli", "distributed", "onnx", "plot", "report", "sklearn", "torch_bridge")
+_LAZY_NAMES = {"from_torch": "torch_bridge", "load_torch_state_dict": "torch_bridge"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"numpynn.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"numpynn.{_LAZY_NAMES[name]}"), name)
+    raise AttributeError(f"module 'numpynn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
+
 
 __all__ = [
     "Activation",

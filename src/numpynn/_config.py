@@ -8,6 +8,7 @@ NumPy's global ``np.random`` state is never touched, so other code cannot distur
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import TypeAlias
 
 import numpy as np
@@ -122,3 +123,29 @@ class _LimitedGenerator(np.random.Generator):
     def integers(self, low, high=None, size=None, *args, **kwargs):
         self._charge(size)
         return super().integers(low, high, size, *args, **kwargs)
+
+
+# The number of ranks as the launchers announce it: MPICH/Intel MPI (and srun's PMI-2),
+# Open MPI, MVAPICH, and a Slurm job step (srun)
+SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
+
+
+def launched_size() -> int:
+    """How many ranks the launcher (mpiexec, srun) started, from its environment; 1 if none."""
+    sizes = [os.environ.get(name, "") for name in SIZE_VARIABLES]
+    return max([int(s) for s in sizes if s.isdigit()] or [1])
+
+
+def wants_data_parallel(distributed: bool | None, optimizer=None) -> bool:
+    """Whether ``fit`` should train data-parallel: ``distributed=True``, an optimizer made
+    by ``DistributedOptimizer``, or (``distributed=None``) a launch with several ranks,
+    unless the environment says ``NUMPYNN_DISTRIBUTED=0`` (independent runs side by side).
+
+    Decided here, below the training code, so that ``numpynn.distributed`` (and mpi4py) is
+    imported only by a run that trains data-parallel.
+    """
+    if distributed is None:
+        if os.environ.get("NUMPYNN_DISTRIBUTED") == "0":
+            return False
+        return getattr(optimizer, "averages_gradients", False) or launched_size() > 1
+    return bool(distributed)

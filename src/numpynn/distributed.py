@@ -61,16 +61,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from numpynn import names, training
-from numpynn._config import get_rng
+from numpynn._config import get_rng, launched_size
 from numpynn._threads import set_num_threads
 from numpynn.callbacks import Callback, CSVLogger, ModelCheckpoint, ProgbarLogger
 from numpynn.data import DataLoader
 from numpynn.optim.optimizer import Optimizer
 
 INSTALL = 'pip install "numpynn[mpi]"'
-# The number of ranks as the launchers announce it: MPICH/Intel MPI (and srun's PMI-2),
-# Open MPI, MVAPICH, and a Slurm job step (srun)
-SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -93,12 +90,6 @@ class Context:
 
 
 _context: Context | None = None
-
-
-def launched_size() -> int:
-    """How many ranks the launcher (mpiexec, srun) started, from its environment; 1 if none."""
-    sizes = [os.environ.get(name, "") for name in SIZE_VARIABLES]
-    return max([int(s) for s in sizes if s.isdigit()] or [1])
 
 
 def init(comm=None) -> Context:
@@ -312,6 +303,8 @@ def broadcast_optimizer_state(optimizer, root: int = 0) -> None:
 class _AveragesGradients:
     """Mixed in before an optimizer's own class by ``DistributedOptimizer``."""
 
+    averages_gradients = True  # fit trains data-parallel with it (_config.wants_data_parallel)
+
     def __init_subclass__(cls, **kwargs):
         # Optimizer's own hook would register "DistributedAdam" as an optimizer name;
         # files name the wrapped class instead (registered_name)
@@ -397,17 +390,6 @@ def DistributedOptimizer(optimizer: Optimizer, context: Context | None = None) -
 
 
 # --- fit ---------------------------------------------------------------------------------------
-
-
-def wanted(distributed: bool | None, optimizer=None) -> bool:
-    """Whether ``fit`` should train data-parallel: ``distributed=True``, an optimizer made
-    by ``DistributedOptimizer``, or (``distributed=None``) a launch with several ranks,
-    unless the environment says ``NUMPYNN_DISTRIBUTED=0`` (independent runs side by side)."""
-    if distributed is None:
-        if os.environ.get("NUMPYNN_DISTRIBUTED") == "0":
-            return False
-        return isinstance(optimizer, _AveragesGradients) or launched_size() > 1
-    return bool(distributed)
 
 
 def fit(model, x, y=None, *, optimizer, **options):

@@ -17,8 +17,8 @@ True
 
 from __future__ import annotations
 
-from numpynn import distributed as distributed_training
 from numpynn import io, names, training
+from numpynn._config import wants_data_parallel
 from numpynn.callbacks import History
 from numpynn.data import DataLoader
 from numpynn.module import Module
@@ -174,8 +174,12 @@ class KerasMethods:
         ``numpynn.distributed.fit``; ``distributed=False`` keeps every rank on its own."""
         objective = self._compiled_objective("fit")
         optimizer = self._optimizer_for(x)
-        data_parallel = distributed_training.wanted(distributed, optimizer)
-        self.history = (distributed_training.fit if data_parallel else training.fit)(
+        train = training.fit
+        if wants_data_parallel(distributed, optimizer):
+            from numpynn import distributed as data_parallel  # mpi4py only for such runs
+
+            train = data_parallel.fit
+        self.history = train(
             self,
             x,
             y,

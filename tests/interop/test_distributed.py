@@ -1,5 +1,6 @@
 """Data-parallel training with real ranks: pytest starts ``mpiexec -n N python -m
-tests.distributed_worker ...`` (tests/distributed_worker.py) and reads what each rank wrote.
+tests.interop.distributed_worker ...`` (tests/interop/distributed_worker.py) and reads what
+each rank wrote.
 
 Skipped with the reason where mpi4py or its mpiexec is missing (``pip install
 "numpynn[mpi]"``). Every launch has a timeout, so a hang fails the test instead of CI.
@@ -20,8 +21,9 @@ import pytest
 
 import numpynn as nn
 from numpynn import distributed
+from numpynn._config import SIZE_VARIABLES, wants_data_parallel
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds per launch; each takes about 2 here
 
 
@@ -45,7 +47,8 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_rea
 def launch(ranks: int, scenario: str, out: pathlib.Path, n: int, **variables):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", **variables}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
-    command = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "tests.distributed_worker"]
+    worker_module = "tests.interop.distributed_worker"
+    command = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", worker_module]
     return subprocess.run(
         [*command, scenario, str(out), str(n)],
         cwd=ROOT,
@@ -146,21 +149,21 @@ def test_one_process_is_a_no_op():
         np.testing.assert_array_equal(value, before[key])
     # without a launcher, mpi4py is not even imported
     code = "import sys; from numpynn import distributed; distributed.init(); print(sys.modules)"
-    env = {k: v for k, v in os.environ.items() if k not in distributed.SIZE_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in SIZE_VARIABLES}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and "mpi4py" not in out.stdout, out.stderr
 
 
 def test_fit_goes_data_parallel_when_launched_with_several_ranks(monkeypatch):
-    for name in [*distributed.SIZE_VARIABLES, "NUMPYNN_DISTRIBUTED"]:
+    for name in [*SIZE_VARIABLES, "NUMPYNN_DISTRIBUTED"]:
         monkeypatch.delenv(name, raising=False)
-    assert not distributed.wanted(None) and distributed.wanted(True)
+    assert not wants_data_parallel(None) and wants_data_parallel(True)
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "1")
-    assert not distributed.wanted(None)
+    assert not wants_data_parallel(None)
     monkeypatch.setenv("PMI_SIZE", "2")
-    assert distributed.wanted(None) and not distributed.wanted(False)
+    assert wants_data_parallel(None) and not wants_data_parallel(False)
     monkeypatch.setenv("NUMPYNN_DISTRIBUTED", "0")  # independent runs side by side
-    assert not distributed.wanted(None)
+    assert not wants_data_parallel(None)
 
 
 def test_fit_matches_one_process_and_writes_one_checkpoint_from_rank_0(tmp_path):

@@ -2,7 +2,6 @@
 
 import io
 import json
-import os
 import pathlib
 import re
 import shutil
@@ -98,26 +97,6 @@ def test_split_sizes_follow_fit():
     assert report.split_sizes(100, 20) == {"train": 100, "validation": 0, "test": 20}
 
 
-def test_report_command_prints_the_path_and_needs_metrics(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match="metrics.json"):
-        report.report_command(tmp_path)
-    write_metrics(tmp_path)
-    assert report.report_command(tmp_path) == 0
-    assert str(tmp_path / "report.html") in capsys.readouterr().out
-
-
-def test_open_hands_the_file_to_the_browser_named_by_BROWSER(tmp_path):
-    write_metrics(tmp_path)
-    opener = tmp_path / "open.sh"  # a stand-in browser: records the address it is given
-    opener.write_text(f'#!/bin/sh\necho "$1" > {tmp_path / "opened.txt"}\n')
-    opener.chmod(0o755)
-    code = f"from numpynn.report import report_command; report_command({str(tmp_path)!r}, True)"
-    env = {**os.environ, "BROWSER": f"{opener} %s"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
-    opened = (tmp_path / "opened.txt").read_text().strip()
-    assert opened == (tmp_path / "report.html").resolve().as_uri()
-
-
 def test_the_model_summary_and_versions_are_shown(tmp_path):
     model = nn.Sequential(nn.Dense(3, input_dim=4), nn.Dense(2, activation="softmax"))
     model.metadata = {"class_names": ["setosa", "other"]}
@@ -134,7 +113,7 @@ def test_the_model_summary_and_versions_are_shown(tmp_path):
 def make_run(out: pathlib.Path) -> pathlib.Path:
     """A real short run: ``numpynn train`` in a subprocess, plus what the report adds
     (mistakes.npz and the run details that cli.train is to record)."""
-    from numpynn import cli
+    from numpynn.cli.userfiles import load_split
     from numpynn.io import load_model
 
     argv = ["train", "--epochs", "2", "--out", str(out), "--quiet"]
@@ -142,7 +121,7 @@ def make_run(out: pathlib.Path) -> pathlib.Path:
     subprocess.run([sys.executable, "-m", "numpynn", *argv], check=True, timeout=300)
     seconds = time.perf_counter() - start
     model = load_model(out / "model.npz")
-    x_train, _, x_test, y_test, _, image_shape = cli.load_split("digits", model.metadata["seed"])
+    x_train, _, x_test, y_test, _, image_shape = load_split("digits", model.metadata["seed"])
     report.save_mistakes(out, x_test, y_test, model.predict(x_test), image_shape)
     metrics = json.loads((out / "metrics.json").read_text())
     split = report.split_sizes(len(x_train), len(x_test), 0.1)

@@ -218,6 +218,10 @@ def test_huge_lists_and_non_numbers_are_refused_without_drawing_them(tmp_path):
     page = report.write_report(tmp_path).read_text()
     assert f"it holds a list of {count:,} entries" in page and page.count("<li>") == 2
     assert "NaN" in page and '<span id="test-accuracy">?</span>' in page
+    write_metrics(tmp_path, confusion_matrix=[[10**12, 0], [0, 1]])  # would expand to 8 TB
+    assert (
+        "at most 1000 classes and 10,000,000 samples" in report.write_report(tmp_path).read_text()
+    )
     write_metrics(tmp_path, confusion_matrix=np.ones((60, 60), int).tolist())
     page = report.write_report(tmp_path).read_text()
     assert "60 classes: too many to draw as a table." in page  # the per-class table remains

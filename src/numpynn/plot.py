@@ -68,7 +68,8 @@ def plot_history(
     quantities = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
     if not quantities:
         raise ValueError("plot_history: the history holds no values")
-    fig = _figure(figsize=(5, 3.2 * len(quantities) + 0.4), layout="constrained")
+    fig = _figure(figsize=(5, 3.4 * len(quantities) + 0.4), layout="constrained")
+    fig.get_layout_engine().set(h_pad=0.1, hspace=0.05)  # inches: room between the panels
     for ax, key in zip(np.atleast_1d(fig.subplots(len(quantities), 1)), quantities):
         epochs = np.arange(1, len(logs[key]) + 1) * step
         ax.plot(epochs, logs[key], marker="o", markersize=3, label="training")

@@ -56,6 +56,7 @@ from numpynn._files import atomic_write
 REPORT = "report.html"
 MISTAKES = "mistakes.npz"
 LIST_LIMIT = 1000  # longer lists in metrics.json (classes, features) are refused as damaged
+SAMPLE_LIMIT = 10**7  # test samples in a confusion matrix: the per-class scores expand them
 TABLE_CLASSES = 50  # the confusion table is drawn up to this many classes
 FEATURES_SHOWN = 40  # feature columns in the table of worst mistakes
 
@@ -208,7 +209,7 @@ def read_run(run_dir) -> RunFacts:
     count = len(matrix) if matrix is not None else len(class_names or [])
     if class_names and matrix is not None and len(class_names) != count:
         problems.append(
-            f"metrics.json: {len(class_names)} class names for a confusion matrix of "
+            f"{len(class_names)} class names for a confusion matrix of "
             f"{count} classes; the classes are shown by number"
         )
     if not class_names or len(class_names) != count:
@@ -254,6 +255,7 @@ def _is_matrix(v):
         and 0 < len(v) <= LIST_LIMIT
         and all(isinstance(row, list) and len(row) == len(v) for row in v)
         and all(_is_count(c) for row in v for c in row)
+        and sum(map(sum, v)) <= SAMPLE_LIMIT
     )
 
 
@@ -281,7 +283,10 @@ _RESULTS = {
     "epochs": (_is_count, "a whole number"),
     "class_names": (_is_texts, f"a list of at most {LIST_LIMIT} names"),
     "feature_names": (_is_texts, f"a list of at most {LIST_LIMIT} names"),
-    "confusion_matrix": (_is_matrix, f"a square table of counts, at most {LIST_LIMIT} classes"),
+    "confusion_matrix": (
+        _is_matrix,
+        f"a square table of counts, at most {LIST_LIMIT} classes and {SAMPLE_LIMIT:,} samples",
+    ),
     "command": (_is_text, "the command as text"),
     "settings": (_mapping(_is_setting), "an object of settings (text, numbers, short lists)"),
     "split": (_mapping(_is_count), "an object of sample counts"),
@@ -309,7 +314,7 @@ def _glimpse(value) -> str:
     """A short description of a JSON value, for a problem's message."""
     if isinstance(value, (list, dict)):
         kind = "a list" if isinstance(value, list) else "an object"
-        return f"{kind} of {len(value):,} entries"
+        return f"{kind} of {len(value):,} {'entry' if len(value) == 1 else 'entries'}"
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

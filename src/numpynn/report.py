@@ -569,7 +569,10 @@ def _shade(share: float) -> tuple[str, bool]:
     """The background colour of a confusion cell holding ``share`` of its row, and whether
     its text is white (on the dark tints) rather than ink."""
     dark = share > 0.5
-    strength = 0.85 + 0.3 * (share - 0.5) if dark else 0.6 * share  # 0..0.3, then 0.85..1
+    if dark:
+        strength = 0.85 + 0.3 * (share - 0.5)  # 0.85..1
+    else:  # 0 for an empty cell, else at least a visible tint: 0.08..0.3
+        strength = 0.08 + 0.44 * share if share > 0 else 0.0
     rgb = [round(255 + (c - 255) * strength) for c in _SHADE]
     return "#{:02x}{:02x}{:02x}".format(*rgb), dark
 

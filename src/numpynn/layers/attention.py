@@ -26,9 +26,20 @@ from numpynn.layers.normalization import LayerNorm
 from numpynn.module import Module, Parameter
 
 
-def _blocking_mask(mask, dtype):
-    """A PyTorch layer mask (bool: True = blocked; float: added) as an additive float mask."""
+def _blocking_mask(layer, mask, name: str, shapes: list[tuple], dtype):
+    """A PyTorch layer mask (bool: True = blocked; float: added) of one of ``shapes`` as an
+    additive float mask; other dtypes and shapes are refused, as PyTorch's layer does."""
     mask = np.asarray(mask)
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(
+            f"{layer.describe()}: expected {name} of dtype bool (True = blocked) or float "
+            f"(added to the scores), got {mask.dtype}"
+        )
+    if mask.shape not in shapes:
+        raise ValueError(
+            f"{layer.describe()}: expected {name} of shape {' or '.join(map(str, shapes))}, "
+            f"got {mask.shape}"
+        )
     if mask.dtype == bool:
         return np.where(mask, -np.inf, 0).astype(dtype)
     return mask.astype(dtype, copy=False)
@@ -122,11 +133,8 @@ class MultiheadAttention(Module):
         q, k, v = self._project(query, key, value)
         mask = self._combined_mask(attn_mask, key_padding_mask, q.shape, k.shape[2], q.dtype)
         self.q, self.k, self.v = q, k, v
-        drop = self.attention_dropout
-        self.dropout_mask = None
-        if self.training and self.dropout > 0:
-            drop.forward(np.ones(q.shape[:3] + (k.shape[2],), q.dtype))
-            self.dropout_mask = drop.mask
+        # (N, heads, L, S): one mask entry per attention weight
+        self.dropout_mask = self.attention_dropout.draw_mask(q.shape[:3] + k.shape[2:3], q.dtype)
         heads, self.weights = F.scaled_dot_product_attention(
             q, k, v, mask, is_causal, dropout_mask=self.dropout_mask, return_weights=True
         )
@@ -153,30 +161,34 @@ class MultiheadAttention(Module):
 
     def _split_heads(self, x):
         n, length, _ = x.shape
-        return x.reshape(n, length, self.num_heads, -1).transpose(0, 2, 1, 3)
+        heads = self.num_heads  # sizes written out: a sequence may be empty
+        return x.reshape(n, length, heads, self.embed_dim // heads).transpose(0, 2, 1, 3)
 
     def _combined_mask(self, attn_mask, key_padding_mask, q_shape, keys, dtype):
         """One additive mask, broadcastable to (N, heads, L, S), or None."""
         n, h, length = q_shape[:3]
         mask = None
         if attn_mask is not None:
-            mask = _blocking_mask(attn_mask, dtype)
+            shapes = [(length, keys), (n * h, length, keys)]
+            mask = _blocking_mask(self, attn_mask, "attn_mask", shapes, dtype)
             if mask.ndim == 3:
                 mask = mask.reshape(n, h, length, keys)
         if key_padding_mask is not None:
-            padding = _blocking_mask(key_padding_mask, dtype).reshape(n, 1, 1, keys)
+            padding = _blocking_mask(self, key_padding_mask, "key_padding_mask", [(n, keys)], dtype)
+            padding = padding.reshape(n, 1, 1, keys)
             mask = padding if mask is None else mask + padding
         return mask
 
     def backward(self, grad):
         grad = grad if self.batch_first else grad.swapaxes(0, 1)
         d_heads = self.out_proj.backward(grad)
-        n, length, _ = d_heads.shape
-        d_heads = d_heads.reshape(n, length, self.num_heads, -1).transpose(0, 2, 1, 3)
+        n = d_heads.shape[0]
+        d_heads = self._split_heads(d_heads)
         dq, dk, dv = F.scaled_dot_product_attention_backward(
             d_heads, self.q, self.k, self.v, self.weights, dropout_mask=self.dropout_mask
         )
-        merged = [d.transpose(0, 2, 1, 3).reshape(n, d.shape[2], -1) for d in (dq, dk, dv)]
+        e = self.embed_dim
+        merged = [d.transpose(0, 2, 1, 3).reshape(n, d.shape[2], e) for d in (dq, dk, dv)]
         grads = self._projection_backward(merged)
         if not self.batch_first:
             grads = [g.swapaxes(0, 1) for g in grads]
@@ -240,14 +252,17 @@ class TransformerEncoderLayer(Module):
             "dropout": dropout, "activation": activation, "layer_norm_eps": layer_norm_eps,
             "batch_first": batch_first, "norm_first": norm_first, "bias": bias,
         }  # fmt: skip
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, rng)
+        # dropout draws from the layer's seed if it has one, else from the library's
+        # generator at the time of the draw (so nn.manual_seed reaches it)
+        drop_seed = None if seed is None else rng
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, drop_seed)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, seed=rng)
-        self.dropout = Dropout(dropout)
+        self.dropout = Dropout(dropout, seed=drop_seed)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, seed=rng)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.dropout1, self.dropout2 = Dropout(dropout, drop_seed), Dropout(dropout, drop_seed)
         self.activation = ReLU() if activation == "relu" else GELU()
         self._feed_forward = [self.linear1, self.activation, self.dropout, self.linear2]
         self._feed_forward.append(self.dropout2)

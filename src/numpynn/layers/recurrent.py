@@ -27,30 +27,17 @@ import math
 
 import numpy as np
 
+from numpynn import functional as F
 from numpynn import init
 from numpynn._config import Seed, get_rng
+from numpynn.layers.dropout import dropout_mask
 from numpynn.module import Module, Parameter
 
-
-def _sigmoid(x, out=None):
-    """1 / (1 + exp(-x)), with x clipped to [-80, 80] first, so exp never overflows (float32
-    ends near e^88); beyond 80 the result is 0 or 1 within 2e-35. One exp: np.tanh costs
-    twice as much here, in NumPy as in PyTorch (65,536 float32: 780 us against 340)."""
-    out = np.clip(x, -80, 80, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
-
-
-def _tanh_of_double(out):
-    """tanh(a) in place of ``out`` = sigmoid(2a): tanh(a) = 2 sigmoid(2a) - 1."""
-    out *= 2
-    out -= 1
-    return out
-
-
 # --- the cell steps: one time step forward and backward, for a batch ------------------------
+#
+# Each cell reads as its formula; the gate activations are functional's named helpers
+# (``F.lstm_gates``: one sigmoid pass over the four gates, tanh(a) = 2 sigma(2a) - 1 for g).
+# The derivatives: sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2, written on the outputs.
 
 
 class _RNNSteps:
@@ -90,28 +77,23 @@ class _LSTMSteps:
 
     def step(self, xw, state, w_hh, b_hh):
         h, c = state
-        n = h.shape[1]
         gates = np.matmul(h, w_hh.T)
         gates += xw
-        # one sigmoid over the four gates (contiguous): g = tanh(a) as 2 sigmoid(2a) - 1
-        gates[:, 2 * n : 3 * n] *= 2
-        _sigmoid(gates, out=gates)
-        _tanh_of_double(gates[:, 2 * n : 3 * n])
-        i, f, g, o = gates[:, :n], gates[:, n : 2 * n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+        i, f, g, o = F.lstm_gates(gates)  # in place
         c_new = f * c + i * g
-        tanh_c = _tanh_of_double(_sigmoid(2 * c_new))
+        tanh_c = F.tanh_from_sigmoid(c_new)
         return (o * tanh_c, c_new), (gates, tanh_c)
 
     def step_back(self, d_state, saved, state, w_hh):
         (dh, dc_new), (gates, tanh_c), (_, c) = d_state, saved, state
-        n = dh.shape[1]
-        i, f, g, o = gates[:, :n], gates[:, n : 2 * n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+        i, f, g, o = F.split_gates(gates, 4)
         dc_new = dc_new + dh * o * (1 - tanh_c * tanh_c)
         d_gates = np.empty_like(gates)
-        d_gates[:, :n] = dc_new * g * i * (1 - i)
-        d_gates[:, n : 2 * n] = dc_new * c * f * (1 - f)
-        d_gates[:, 2 * n : 3 * n] = dc_new * i * (1 - g * g)
-        d_gates[:, 3 * n :] = dh * tanh_c * o * (1 - o)
+        di, df, dg, do = F.split_gates(d_gates, 4)
+        di[...] = dc_new * g * i * (1 - i)
+        df[...] = dc_new * c * f * (1 - f)
+        dg[...] = dc_new * i * (1 - g * g)
+        do[...] = dh * tanh_c * o * (1 - o)
         return d_gates, d_gates, (d_gates @ w_hh, dc_new * f)
 
 
@@ -130,26 +112,26 @@ class _GRUSteps:
 
     def step(self, xw, state, w_hh, b_hh):
         (h,) = state
-        n = h.shape[1]
         hw = h @ w_hh.T
         if b_hh is not None:
             hw += b_hh
-        rz = _sigmoid(xw[:, : 2 * n] + hw[:, : 2 * n])
-        r, z, hw_n = rz[:, :n], rz[:, n:], hw[:, 2 * n :]
+        n = h.shape[1]
+        rz = xw[:, : 2 * n] + hw[:, : 2 * n]
+        r, z = F.split_gates(F.sigmoid(rz, out=rz), 2)  # r and z in one pass
+        hw_n = hw[:, 2 * n :]
         new = np.tanh(xw[:, 2 * n :] + r * hw_n)
         return (new + z * (h - new),), (rz, new, hw_n)
 
     def step_back(self, d_state, saved, state, w_hh):
         (dh,), (rz, new, hw_n), (h,) = d_state, saved, state
-        n = dh.shape[1]
-        r, z = rz[:, :n], rz[:, n:]
-        da_new = dh * (1 - z) * (1 - new * new)
-        d_xw = np.empty((dh.shape[0], 3 * n), dtype=dh.dtype)
-        d_xw[:, :n] = da_new * hw_n * r * (1 - r)
-        d_xw[:, n : 2 * n] = dh * (h - new) * z * (1 - z)
-        d_xw[:, 2 * n :] = da_new
+        r, z = F.split_gates(rz, 2)
+        d_xw = np.empty((dh.shape[0], 3 * dh.shape[1]), dtype=dh.dtype)
+        d_r, d_z, d_n = F.split_gates(d_xw, 3)
+        d_n[...] = dh * (1 - z) * (1 - new * new)
+        d_r[...] = d_n * hw_n * r * (1 - r)
+        d_z[...] = dh * (h - new) * z * (1 - z)
         d_hw = d_xw.copy()
-        d_hw[:, 2 * n :] *= r
+        d_hw[:, 2 * dh.shape[1] :] *= r  # the reset gate multiplies hw_n
         return d_xw, d_hw, (dh * z + d_hw @ w_hh,)
 
 
@@ -194,26 +176,19 @@ def _run_back(cell, tape, d_out, d_state, w_hh, mask):
 
 
 def _check_lengths(layer, lengths, steps: int, batch: int):
+    """The (T, N, 1) mask of real steps from one length per sequence, each in [1, T] (as
+    PyTorch's ``pack_padded_sequence``, which refuses lengths <= 0; a float length is
+    refused rather than truncated)."""
     lengths = np.asarray(lengths)
-    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-        raise ValueError(
-            f"{layer.describe()}: expected lengths as ({batch},) integers, got "
-            f"{lengths.dtype} {lengths.shape}"
-        )
-    if batch and (lengths.min() < 1 or lengths.max() > steps):
-        raise ValueError(
-            f"{layer.describe()}: lengths must lie in [1, {steps}], got values from "
-            f"{lengths.min()} to {lengths.max()}"
-        )
+    expected = f"{layer.describe()}: lengths must lie in [1, {steps}] (the input's steps)"
+    if lengths.dtype.kind not in "iu":
+        raise TypeError(f"{expected}, one integer per sequence; got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"{expected}, one per sequence ({batch},); got shape {lengths.shape}")
+    bad = lengths[(lengths < 1) | (lengths > steps)]
+    if bad.size:
+        raise ValueError(f"{expected}, got {bad[0]}")
     return (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]  # (T, N, 1)
-
-
-def _dropout_mask(layer, x):
-    """0 or 1/keep for each output of a layer but the last, in training; None otherwise."""
-    if not layer.training or layer.dropout == 0:
-        return None
-    keep = 1 - layer.dropout
-    return (get_rng().random(x.shape) >= layer.dropout).astype(x.dtype) / keep
 
 
 def _state_arrays(layer, given, batch: int, dtype, what: str) -> tuple:
@@ -270,6 +245,7 @@ class RNNBase(Module):
         self.hidden_size, self.num_layers = int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional, self._seed = bidirectional, seed
+        self._dropout_rng = None if seed is None else get_rng(seed)  # Dropout's, as its seed
         self.input_size, self.built = input_size, False
         if input_size is not None:
             self.build((None, None, input_size))
@@ -311,10 +287,15 @@ class RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def check_input(self, x):
+        order = "(N, T, " if self.batch_first else "(T, N, "
         if x.ndim != 3 or x.shape[-1] != self.input_size:
-            order = "(N, T, " if self.batch_first else "(T, N, "
             raise ValueError(
                 f"{self.describe()}: expected input {order}{self.input_size}), got {x.shape}"
+            )
+        if x.shape[1 if self.batch_first else 0] == 0:  # PyTorch refuses it too
+            raise ValueError(
+                f"{self.describe()}: expected at least one time step, got input {x.shape} "
+                f"as {order}{self.input_size})"
             )
         return x if x.dtype == self.weight_ih_l0.dtype else x.astype(self.weight_ih_l0.dtype)
 
@@ -334,7 +315,7 @@ class RNNBase(Module):
             self.inputs.append(layer_input)
             layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
             if layer < self.num_layers - 1:
-                mask = _dropout_mask(self, layer_input)
+                mask = self._dropout_mask(layer_input)
                 self.dropout_masks.append(mask)
                 layer_input = layer_input if mask is None else layer_input * mask
         output = layer_input.swapaxes(0, 1) if self.batch_first else layer_input
@@ -342,6 +323,12 @@ class RNNBase(Module):
         if self._cell.has_cell:
             return output, (h_n, np.stack([f[1] for f in finals]))
         return output, h_n
+
+    def _dropout_mask(self, outputs):
+        """Dropout between stacked layers, in training: the mask for one layer's outputs."""
+        if not self.training or self.dropout == 0:
+            return None
+        return dropout_mask(outputs.shape, self.dropout, outputs.dtype, self._dropout_rng)
 
     def _direction_forward(self, layer_input, state, suffix, reverse):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)

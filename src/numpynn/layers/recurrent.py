@@ -424,7 +424,13 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu).
+    """Elman RNN over a sequence, PyTorch's ``nn.RNN``:
+
+        h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)   (or relu),
+
+    for t = 1..T from h_0 (zeros unless given); the output is every h_t of the last layer.
+    Backward runs through time (BPTT): dh_{t-1} = (dh_t act'(a_t)) W_hh, plus the output's
+    gradient at t - 1; weight gradients are summed over the steps.
 
     Args:
         input_size: features per step (None: from the first input).
@@ -435,14 +441,29 @@ class RNN(RNNBase):
         batch_first: input and output are (N, T, F) instead of PyTorch's default (T, N, F).
         dropout: drop probability on the outputs of every layer but the last (training).
         bidirectional: a second direction reads the sequence backwards; outputs concatenated.
+        seed: int or Generator for the initial weights and the dropout masks.
 
-    Shape: input (T, N, input_size) (or (N, T, ...)); h0 and h_n
-    (num_layers * directions, N, hidden_size); output (T, N, directions * hidden_size).
+    ``forward(x, hx=None, lengths=None)``: ``hx`` the initial state h_0; ``lengths`` one
+    integer in [1, T] per sequence: later steps leave the state unchanged and give zero
+    outputs, as PyTorch's ``pack_padded_sequence``. Returns ``(output, h_n)``.
+    ``backward(grad_output, grad_h_n=None)`` returns ``(grad_input, grad_h_0)``.
+    Parameters as PyTorch's (``weight_ih_l0`` (H, F), ``weight_hh_l0`` (H, H), ...,
+    ``_reverse`` for the second direction), all from U(-1/sqrt(H), 1/sqrt(H)).
 
-    >>> import numpy as np, numpynn as nn
-    >>> out, h_n = nn.RNN(4, 3, num_layers=2)(np.zeros((5, 2, 4), dtype=np.float32))
-    >>> out.shape, h_n.shape
-    ((5, 2, 3), (2, 2, 3))
+    Shape:
+        input (T, N, input_size), or (N, T, input_size) with ``batch_first``;
+        h_0 and h_n (num_layers * directions, N, hidden_size);
+        output (T, N, directions * hidden_size) (batch first likewise).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> rnn = nn.RNN(4, 3, num_layers=2)
+        >>> out, h_n = rnn(np.zeros((5, 2, 4), dtype=np.float32))
+        >>> out.shape, h_n.shape
+        ((5, 2, 3), (2, 2, 3))
+        >>> out, h_n = rnn(np.zeros((5, 2, 4), dtype=np.float32), lengths=[5, 2])
+        >>> bool(out[2:, 1].any())   # past the second sequence's end
+        False
     """
 
     def __init__(
@@ -476,25 +497,69 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory, PyTorch's gate order i, f, g, o:
-    i, f, o = sigma(...), g = tanh(...), each of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;
-    c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+    """Long short-term memory, PyTorch's ``nn.LSTM``, gates in PyTorch's order i, f, g, o:
 
-    Arguments as ``RNN`` (without ``nonlinearity``). ``forward(x, (h0, c0), lengths)``
-    returns ``(output, (h_n, c_n))``; see ``RNNBase`` for backward.
+        i = sigma(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+        f = sigma(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+        g = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+        o = sigma(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = f c_{t-1} + i g,   h_t = o tanh(c_t),
 
-    Shape: as ``RNN``; c0 and c_n like h0.
+    W_ii, W_if, W_ig, W_io stacked in that order in ``weight_ih_l0`` (4H, F), the W_h* in
+    ``weight_hh_l0`` (4H, H), the biases likewise.
+
+    Backward through time carries dh and dc: dc_{t-1} = (dc_t + dh_t o tanh'(c_t)) f.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            seed: as ``RNN``.
+
+    ``forward(x, (h_0, c_0)=None, lengths=None)`` returns ``(output, (h_n, c_n))``;
+    ``backward(grad_output, (grad_h_n, grad_c_n)=None)`` returns
+    ``(grad_input, (grad_h_0, grad_c_0))``.
+
+    Shape:
+        as ``RNN``; c_0 and c_n like h_0.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> lstm = nn.LSTM(3, 5, batch_first=True)
+        >>> out, (h_n, c_n) = lstm(np.ones((2, 4, 3), dtype=np.float32))
+        >>> out.shape, h_n.shape, c_n.shape
+        ((2, 4, 5), (1, 2, 5), (1, 2, 5))
+        >>> grad_x, (grad_h0, grad_c0) = lstm.backward(np.ones_like(out))
+        >>> grad_x.shape, grad_c0.shape
+        ((2, 4, 3), (1, 2, 5))
     """
 
     cell_type = _LSTMSteps
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit, PyTorch's gate order r, z, n, the reset gate applied after
-    the hidden product: r = sigma(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
-    n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h_t = (1 - z) n + z h_{t-1}.
+    """Gated recurrent unit, PyTorch's ``nn.GRU``, gates in PyTorch's order r, z, n, the reset
+    gate applied after the hidden product:
 
-    Arguments and shapes as ``RNN`` (without ``nonlinearity``).
+        r = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + r (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) n + z h_{t-1}.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            seed: as ``RNN``.
+
+    ``forward(x, h_0=None, lengths=None)`` and ``backward`` as ``RNN``'s. The W_i* are
+    stacked in ``weight_ih_l0`` (3H, F), the W_h* in ``weight_hh_l0`` (3H, H), PyTorch's.
+
+    Shape:
+        as ``RNN``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> gru = nn.GRU(3, 4, bidirectional=True)
+        >>> out, h_n = gru(np.zeros((6, 2, 3), dtype=np.float32))
+        >>> out.shape, h_n.shape
+        ((6, 2, 8), (2, 2, 4))
     """
 
     cell_type = _GRUSteps
@@ -599,13 +664,26 @@ class KerasRecurrent(RNNBase):
 
 class SimpleRNN(KerasRecurrent, RNN):
     """Keras's ``SimpleRNN``: h_t = activation(x_t W_ih^T + h_{t-1} W_hh^T + b), tanh or
-    relu, over batch-first (N, T, F) input. See ``KerasRecurrent`` for the arguments.
+    relu, over batch-first (N, T, F) input (``RNN`` underneath; see ``KerasRecurrent``).
 
-    Shape: input (N, T, F); output (N, units), or (N, T, units) with return_sequences.
+    Args:
+        units: features of the state h.
+        activation: ``"tanh"`` or ``"relu"``.
+        use_bias: learn the biases.
+        return_sequences: return every step's output (N, T, units), not only the last.
+        return_state: also return the final state: ``[output, h]``.
+        input_shape: (T, F) of one sample, to build at once (None: from the first input).
+        name: the layer's name in a model.
+        seed: int or Generator for the initial weights.
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.SimpleRNN(4)(np.zeros((2, 5, 3), dtype=np.float32)).shape
-    (2, 4)
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``;
+        the state h (N, units).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.SimpleRNN(4)(np.zeros((2, 5, 3), dtype=np.float32)).shape
+        (2, 4)
     """
 
     def __init__(self, units: int, activation: str = "tanh", use_bias: bool = True,
@@ -621,14 +699,27 @@ class SimpleRNN(KerasRecurrent, RNN):
 
 
 class KerasLSTM(KerasRecurrent, LSTM):
-    """Keras's ``LSTM`` (``nn.keras.LSTM``), PyTorch's gates and parameter layout, Keras's
-    arguments and results (see ``KerasRecurrent``).
+    """Keras's ``LSTM`` (``nn.keras.LSTM``): ``LSTM``'s formula and parameter layout,
+    Keras's arguments, initialisers and results (see ``KerasRecurrent``).
 
-    >>> import numpy as np, numpynn as nn
-    >>> out, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(
-    ...     np.zeros((2, 5, 3), dtype=np.float32))
-    >>> out.shape, h.shape, c.shape
-    ((2, 5, 4), (2, 4), (2, 4))
+    Args:
+        units, use_bias, return_sequences, input_shape, name, seed: as ``SimpleRNN``.
+        return_state: also return the final states: ``[output, h, c]``.
+
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``;
+        h and c (N, units).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> out, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(
+        ...     np.zeros((2, 5, 3), dtype=np.float32))
+        >>> out.shape, h.shape, c.shape
+        ((2, 5, 4), (2, 4), (2, 4))
+        >>> inputs = nn.Input(shape=(5, 3))               # in a functional graph too
+        >>> sequence, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(inputs)
+        >>> nn.Model(inputs, [sequence, h]).output_shape((None, 5, 3))
+        [(None, 5, 4), (None, 4)]
     """
 
     def __init__(self, units: int, use_bias: bool = True, return_sequences: bool = False,
@@ -639,7 +730,21 @@ class KerasLSTM(KerasRecurrent, LSTM):
 
 class KerasGRU(KerasRecurrent, GRU):
     """Keras's ``GRU`` (``nn.keras.GRU``) with ``reset_after=True`` (Keras's default and
-    PyTorch's formula), PyTorch's parameter layout, Keras's arguments and results."""
+    PyTorch's formula, see ``GRU``), PyTorch's parameter layout, Keras's arguments and
+    results (see ``KerasRecurrent``).
+
+    Args:
+        units, use_bias, return_sequences, input_shape, name, seed: as ``SimpleRNN``.
+        return_state: also return the final state: ``[output, h]``.
+
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.keras.GRU(4, return_sequences=True)(np.zeros((2, 5, 3), dtype=np.float32)).shape
+        (2, 5, 4)
+    """
 
     def __init__(self, units: int, use_bias: bool = True, return_sequences: bool = False,
                  return_state: bool = False, input_shape=None, name: str | None = None,

@@ -511,8 +511,10 @@ class LSTM(RNNBase):
     Backward through time carries dh and dc: dc_{t-1} = (dc_t + dh_t o tanh'(c_t)) f.
 
     Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            seed: as ``RNN``.
+        input_size: features per step (None: from the first input).
+        hidden_size: features of the states h and c.
+        num_layers: stacked layers, each reading the previous one's outputs.
+        bias, batch_first, dropout, bidirectional, seed: as ``RNN``.
 
     ``forward(x, (h_0, c_0)=None, lengths=None)`` returns ``(output, (h_n, c_n))``;
     ``backward(grad_output, (grad_h_n, grad_c_n)=None)`` returns
@@ -545,8 +547,10 @@ class GRU(RNNBase):
         h_t = (1 - z) n + z h_{t-1}.
 
     Args:
-        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            seed: as ``RNN``.
+        input_size: features per step (None: from the first input).
+        hidden_size: features of the state h.
+        num_layers: stacked layers, each reading the previous one's outputs.
+        bias, batch_first, dropout, bidirectional, seed: as ``RNN``.
 
     ``forward(x, h_0=None, lengths=None)`` and ``backward`` as ``RNN``'s. The W_i* are
     stacked in ``weight_ih_l0`` (3H, F), the W_h* in ``weight_hh_l0`` (3H, H), PyTorch's.

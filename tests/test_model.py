@@ -155,7 +155,6 @@ def test_a_model_is_a_layer_of_another_graph():
     nn.gradcheck(outer, data((3, 4)))
 
 
-
 def test_a_model_with_several_outputs_is_a_layer_of_another_graph(tmp_path):
     inputs = nn.Input(shape=(4,))
     hidden = nn.Dense(3, activation="tanh")(inputs)

@@ -435,3 +435,12 @@ def test_an_empty_batch_gives_empty_results_as_pytorch(kind, torch):
     grad_x, _ = layer.backward(np.zeros_like(out))
     assert grad_x.shape == x.shape
     assert not any(p.grad.any() for p in layer.parameters())
+
+
+def test_initial_states_are_checked_as_inputs_are():
+    layer = nn.LSTM(3, 4)
+    x, h0 = np.zeros((5, 2, 3)), np.zeros((1, 2, 4))
+    with pytest.raises(TypeError, match=r"LSTM\(3, 4\): expected real numbers as hx, got complex"):
+        layer(x, (h0.astype(complex), h0))  # before: a ComplexWarning, the imaginary part lost
+    with pytest.raises(ValueError, match=r"expected hx as \(h, c\), each of shape \(1, 2, 4\)"):
+        layer(x, (h0, np.zeros((1, 3, 4))))

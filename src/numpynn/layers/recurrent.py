@@ -29,6 +29,7 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import init
+from numpynn._checks import check_real
 from numpynn._config import Seed, get_rng
 from numpynn.layers.dropout import dropout_mask
 from numpynn.module import Module, Parameter
@@ -206,7 +207,12 @@ def _state_arrays(layer, given, batch: int, dtype, what: str) -> tuple:
             f"{layer.describe()}: expected {what} as {expected} of shape {shape}, "
             f"got {[None if g is None else np.shape(g) for g in given]}"
         )
-    return tuple(np.zeros(shape, dtype) if g is None else np.asarray(g, dtype) for g in given)
+    return tuple(
+        np.zeros(shape, dtype)
+        if g is None
+        else check_real(np.asarray(g), layer, what).astype(dtype, copy=False)
+        for g in given
+    )
 
 
 # --- the layers ----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from numpynn.io import value_problem
+
 MIN_OPSET = 7  # BatchNormalization and Dropout took their present form in opset 7
 
 # the numeric element types a tensor may hold (ONNX's TensorProto.DataType names)
@@ -113,12 +115,9 @@ def tensor_array(onnx, tensor) -> np.ndarray:
             f"its shape {list(tensor.dims)[:8]} declares {count} values, its bytes hold {held:g}"
         )
     array = onnx.numpy_helper.to_array(tensor)
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise ValueError(
-            f"{bad} of its {array.size} values are NaN or infinite: a model with such weights "
-            "computes NaN; numpynn refuses it"
-        )
+    problem = value_problem(tensor.name, array)  # NaN, infinities, negative variances
+    if problem is not None:
+        raise ValueError(f"it {problem}: a model with such weights computes NaN; refused")
     return array
 
 

@@ -435,7 +435,7 @@ def test_weights_holding_nan_or_infinity_are_refused(tmp_path, bad, which):
     values = onnx.numpy_helper.to_array(tensor_proto).copy()
     values.flat[1] = bad
     tensor_proto.CopyFrom(onnx.numpy_helper.from_array(values, tensor_proto.name))
-    message = refused(write(tmp_path, model), r"1 of its \d+ values are NaN or infinite")
+    message = refused(write(tmp_path, model), r"holds 1 NaN or infinite values \(first at \(")
     assert f"initializer {tensor_proto.name!r}, read by the operator Gemm" in message
 
 
@@ -448,8 +448,12 @@ def test_batch_norm_statistics_holding_nan_are_refused(tmp_path):
     var.CopyFrom(onnx.numpy_helper.from_array(np.full(4, np.nan, np.float32), var.name))
     refused(
         write(tmp_path, model),
-        r"running_var', read by the operator BatchNormalization .*4 of its 4 values are NaN",
+        r"running_var', read by the operator BatchNormalization .*holds 4 NaN or infinite",
     )
+    # a negative variance, under a name that does not say it is one
+    var.CopyFrom(onnx.numpy_helper.from_array(np.array([1, -1, 1, 1], np.float32), "v"))
+    next(n for n in model.graph.node if n.op_type == "BatchNormalization").input[4] = "v"
+    refused(write(tmp_path, model), r"BatchNormalization .*the variance 'v' holds 1 negative")
 
 
 def test_embedding_indices_beyond_the_file_are_refused(tmp_path):

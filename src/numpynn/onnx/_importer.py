@@ -30,7 +30,9 @@ class Importer:
             self.opset = opset(onnx, proto)
         except ValueError as error:
             raise self.error("", str(error)) from None
-        for index, problem in graph_order(self.graph):
+        problems = graph_order(self.graph)  # refused before anything is read or built
+        if problems:
+            index, problem = problems[0]
             raise self.error(node_label(self.nodes[index], index) if index >= 0 else "", problem)
         self.tensors, self.used_names, self.skip = {}, set(), set()
         # sequences: a time-major tensor -> the batch-first one it transposes (numpynn's

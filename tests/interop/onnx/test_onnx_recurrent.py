@@ -3,7 +3,7 @@ own exports of recurrent classifiers loaded into numpynn, and what load refuses.
 
 import numpy as np
 import pytest
-from interop.test_torch_sequence import recurrent_classifier
+from interop.test_torch_bridge import recurrent_classifier
 from onnx_helpers import ATOL, RTOL, normal, onnx, ops, run
 
 import numpynn as nn

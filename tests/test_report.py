@@ -179,13 +179,15 @@ def test_a_csv_run_shows_the_file_name_and_the_column_names(tmp_path):
     assert '<td class="num">3</td><td class="num">4</td><td class="num">5</td>' in page
 
 
-def test_the_csv_name_comes_from_the_model_when_metrics_json_lacks_it(tmp_path):
+def test_the_csv_file_and_columns_come_from_the_model_when_metrics_json_lacks_them(tmp_path):
     model = nn.Sequential(nn.Dense(2, input_dim=3, activation="softmax"))
-    model.metadata = {"dataset": "csv", "csv": "/tmp/wine.csv", "target": None}
+    columns = ["alcohol", "ash", "hue"]
+    model.metadata = {"dataset": "csv", "csv": "/tmp/wine.csv", "target": None, "columns": columns}
     model.save(tmp_path / "model.npz")
     write_metrics(tmp_path, dataset="csv")
     page = report.write_report(tmp_path).read_text()
     assert "<div>Data set</div><b>wine.csv</b>" in page and "Problems" not in page
+    assert "<p>3 features: alcohol, ash, hue</p>" in page
 
 
 # --- damaged run folders -----------------------------------------------------------------------

@@ -15,8 +15,9 @@ out and named in a "Problems" box at the top. Only a folder without a readable
 Two helpers give the training command what the page needs beyond today's files:
 ``run_details(...)`` (a dict to merge into ``metrics.json``) and ``save_mistakes(...)``
 (``mistakes.npz``: the most confident wrong predictions, and the first test images with
-their predictions). ``metrics.json`` may also name the CSV file (``"csv"``) and its feature
-columns (``"feature_names"``).
+their predictions). The CSV file, its target and feature columns are read from
+``metrics.json`` (``"csv"``, ``"target"``, ``"feature_names"``) or else from the model's
+metadata (``"csv"``, ``"target"``, ``"columns"``).
 
 The page is a list of sections, each ``_section(title, body)``; a new one is one more line
 in ``_sections``.
@@ -293,7 +294,8 @@ _RESULTS = {
     "timings": (_mapping(lambda v: _is_number(v) and v >= 0), "an object of seconds"),
     "versions": (_mapping(_is_text), "an object of version texts"),
 }
-_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names", "feature_names")}
+_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names")}
+_META["columns"] = _RESULTS["feature_names"]  # the CSV columns the model reads, in order
 
 
 def _checked(values: dict, schema: dict, source: str, problems: list) -> dict:
@@ -532,7 +534,7 @@ def _data(facts: RunFacts) -> str:
 
 
 def _feature_names(facts: RunFacts):
-    return facts.results.get("feature_names") or facts.meta.get("feature_names")
+    return facts.results.get("feature_names") or facts.meta.get("columns")
 
 
 def _model(model) -> str:

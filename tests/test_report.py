@@ -3,7 +3,6 @@ real browser (contrast, layout at phone width, no script, nothing fetched)."""
 
 import io
 import json
-import os
 import pathlib
 import re
 import shutil
@@ -285,26 +284,6 @@ def test_any_json_object_gives_a_page(tmp_path, results):
 def test_split_sizes_follow_fit():
     assert report.split_sizes(1346, 451, 0.1) == {"train": 1211, "validation": 135, "test": 451}
     assert report.split_sizes(100, 20) == {"train": 100, "validation": 0, "test": 20}
-
-
-def test_report_command_prints_the_path_and_needs_metrics(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match="metrics.json"):
-        report.report_command(tmp_path)
-    write_metrics(tmp_path)
-    assert report.report_command(tmp_path) == 0
-    assert str(tmp_path / "report.html") in capsys.readouterr().out
-
-
-def test_open_hands_the_file_to_the_browser_named_by_BROWSER(tmp_path):
-    write_metrics(tmp_path)
-    opener = tmp_path / "open.sh"  # a stand-in browser: records the address it is given
-    opener.write_text(f'#!/bin/sh\necho "$1" > {tmp_path / "opened.txt"}\n')
-    opener.chmod(0o755)
-    code = f"from numpynn.report import report_command; report_command({str(tmp_path)!r}, True)"
-    env = {**os.environ, "BROWSER": f"{opener} %s"}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
-    opened = (tmp_path / "opened.txt").read_text().strip()
-    assert opened == (tmp_path / "report.html").resolve().as_uri()
 
 
 def test_the_model_summary_is_a_table_and_versions_are_shown(tmp_path):

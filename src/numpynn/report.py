@@ -44,7 +44,6 @@ import pathlib
 import platform
 import shlex
 import struct
-import sys
 import zipfile
 import zlib
 from typing import NamedTuple
@@ -166,19 +165,6 @@ def write_report(run_dir) -> pathlib.Path:
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(_page(facts))
     return path
-
-
-def report_command(run_dir, open_browser: bool = False) -> int:
-    """``numpynn report RUN_DIR [--open]``: rebuild the report, print its path, and open it
-    in the default browser if asked (where there is one). Returns the exit code."""
-    path = write_report(run_dir)
-    print(f"report: {path}")
-    if open_browser:
-        import webbrowser
-
-        if not webbrowser.open(path.resolve().as_uri()):
-            print("numpynn report: no browser to open it with", file=sys.stderr)
-    return 0
 
 
 # --- reading the run folder: every value checked -------------------------------------------------

@@ -436,6 +436,10 @@ def test_the_report_of_a_csv_run_in_chromium(driver, tmp_path):
     _, scrolls = check_page(driver, page, tmp_path)
     assert scrolls  # the worst mistakes with a column per feature: a wide table
     assert driver.title.startswith("numpynn report: my flowers.csv, test accuracy")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["csv"] == str(data.resolve()) and metrics["target"] == "species"
+    (tmp_path / "run" / "model.npz").unlink()  # metrics.json alone names the file
+    assert "<b>my flowers.csv</b>" in report.write_report(tmp_path / "run").read_text()
 
 
 @pytest.mark.parametrize("images", [False, True])

@@ -155,7 +155,15 @@ def test_every_confusion_shade_keeps_its_text_readable():
 
 @pytest.mark.parametrize(
     "seconds, shown",
-    [(0.0004, "under 1 ms"), (0.048, "48 ms"), (3.24, "3.2 s"), (125, "2 min 5 s")],
+    [
+        (0.0004, "under 1 ms"),
+        (0.048, "48 ms"),
+        (0.9996, "1.0 s"),
+        (3.24, "3.2 s"),
+        (59.97, "1 min 0 s"),
+        (125, "2 min 5 s"),
+        (7300, "2 h 1 min"),
+    ],
 )
 def test_the_training_time_is_shown_to_a_readable_precision(tmp_path, seconds, shown):
     write_metrics(tmp_path, timings={"train": seconds})

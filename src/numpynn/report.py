@@ -445,7 +445,7 @@ def _problems(problems: list) -> str:
     )
 
 
-def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
+def _table(head, rows, numeric_from: int = 1) -> str:
     """An HTML table of text cells (escaped); columns from ``numeric_from`` align right."""
     e = html.escape
     align = [' class="num"' if i >= numeric_from else "" for i in range(len(head))]
@@ -454,7 +454,7 @@ def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
         "<tr>" + "".join(f"<td{c}>{e(str(v))}</td>" for v, c in zip(row, align)) + "</tr>"
         for row in rows
     )
-    table = f'<table class="{e(cls)}"><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>'
+    table = f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
     return f'<div class="scroll">{table}</div>'
 
 
@@ -462,9 +462,9 @@ def _duration(seconds: float) -> str:
     """48 ms, 3.2 s, 2 min 5 s."""
     if seconds < 0.001:
         return "under 1 ms"
-    if seconds < 1:
+    if seconds < 0.9995:  # what rounds to 1000 ms is 1.0 s
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
+    if seconds < 59.95:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
@@ -529,7 +529,7 @@ def _model(model) -> str:
     rows, totals = model
     connected = any(row[3] for row in rows)
     head = ["layer (type)", "output shape", "parameters"] + (["connected to"] if connected else [])
-    table = _table(head, [row[: len(head)] for row in rows], 2, "model")
+    table = _table(head, [row[: len(head)] for row in rows], 2)
     return table + f'<p class="note">{"<br>".join(map(html.escape, totals))}</p>'
 
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -270,6 +271,12 @@ def test_damaged_model_mistakes_and_images_are_named_and_skipped(tmp_path):
     assert "mistakes.npz: true holds classes outside 0..1" in problems
     (tmp_path / "mistakes.npz").write_bytes(b"garbage")
     assert "mistakes.npz could not be read" in report.write_report(tmp_path).read_text()
+    with zipfile.ZipFile(tmp_path / "mistakes.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w", force_zip64=True) as member:
+            for _ in range(129):  # 129 MB of zeros, a few hundred KB packed
+                member.write(bytes(2**20))
+    page = report.write_report(tmp_path).read_text()
+    assert "mistakes.npz could not be read: it unpacks to 135,266,304 bytes" in page
 
 
 JSON = st.recursive(

@@ -59,6 +59,7 @@ LIST_LIMIT = 1000  # longer lists in metrics.json (classes, features) are refuse
 SAMPLE_LIMIT = 10**7  # test samples in a confusion matrix: the per-class scores expand them
 TABLE_CLASSES = 50  # the confusion table is drawn up to this many classes
 FEATURES_SHOWN = 40  # feature columns in the table of worst mistakes
+MISTAKES_LIMIT = 2**27  # bytes: mistakes.npz holds a few dozen samples, 128 MB is damage
 
 
 # --- what the training command records ---------------------------------------------------------
@@ -338,6 +339,10 @@ def _read_mistakes(path: pathlib.Path, classes: int, problems: list) -> dict | N
     if not path.is_file():
         return None
     try:
+        with zipfile.ZipFile(path) as archive:  # the sizes it declares bound what it unpacks
+            size = sum(member.file_size for member in archive.infolist())
+        if size > MISTAKES_LIMIT:
+            raise ValueError(f"it unpacks to {size:,} bytes, more than the {MISTAKES_LIMIT:,} read")
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:

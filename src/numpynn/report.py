@@ -15,8 +15,9 @@ out and named in a "Problems" box at the top. Only a folder without a readable
 Two helpers give the training command what the page needs beyond today's files:
 ``run_details(...)`` (a dict to merge into ``metrics.json``) and ``save_mistakes(...)``
 (``mistakes.npz``: the most confident wrong predictions, and the first test images with
-their predictions). ``metrics.json`` may also name the CSV file (``"csv"``) and its feature
-columns (``"feature_names"``).
+their predictions). The CSV file, its target and feature columns are read from
+``metrics.json`` (``"csv"``, ``"target"``, ``"feature_names"``) or else from the model's
+metadata (``"csv"``, ``"target"``, ``"columns"``).
 
 The page is a list of sections, each ``_section(title, body)``; a new one is one more line
 in ``_sections``.
@@ -58,6 +59,7 @@ LIST_LIMIT = 1000  # longer lists in metrics.json (classes, features) are refuse
 SAMPLE_LIMIT = 10**7  # test samples in a confusion matrix: the per-class scores expand them
 TABLE_CLASSES = 50  # the confusion table is drawn up to this many classes
 FEATURES_SHOWN = 40  # feature columns in the table of worst mistakes
+MISTAKES_LIMIT = 2**27  # bytes: mistakes.npz holds a few dozen samples, 128 MB is damage
 
 
 # --- what the training command records ---------------------------------------------------------
@@ -279,7 +281,8 @@ _RESULTS = {
     "timings": (_mapping(lambda v: _is_number(v) and v >= 0), "an object of seconds"),
     "versions": (_mapping(_is_text), "an object of version texts"),
 }
-_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names", "feature_names")}
+_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names")}
+_META["columns"] = _RESULTS["feature_names"]  # the CSV columns the model reads, in order
 
 
 def _checked(values: dict, schema: dict, source: str, problems: list) -> dict:
@@ -336,6 +339,10 @@ def _read_mistakes(path: pathlib.Path, classes: int, problems: list) -> dict | N
     if not path.is_file():
         return None
     try:
+        with zipfile.ZipFile(path) as archive:  # the sizes it declares bound what it unpacks
+            size = sum(member.file_size for member in archive.infolist())
+        if size > MISTAKES_LIMIT:
+            raise ValueError(f"it unpacks to {size:,} bytes, more than the {MISTAKES_LIMIT:,} read")
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -443,7 +450,7 @@ def _problems(problems: list) -> str:
     )
 
 
-def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
+def _table(head, rows, numeric_from: int = 1) -> str:
     """An HTML table of text cells (escaped); columns from ``numeric_from`` align right."""
     e = html.escape
     align = [' class="num"' if i >= numeric_from else "" for i in range(len(head))]
@@ -452,7 +459,7 @@ def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
         "<tr>" + "".join(f"<td{c}>{e(str(v))}</td>" for v, c in zip(row, align)) + "</tr>"
         for row in rows
     )
-    table = f'<table class="{e(cls)}"><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>'
+    table = f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
     return f'<div class="scroll">{table}</div>'
 
 
@@ -460,9 +467,9 @@ def _duration(seconds: float) -> str:
     """48 ms, 3.2 s, 2 min 5 s."""
     if seconds < 0.001:
         return "under 1 ms"
-    if seconds < 1:
+    if seconds < 0.9995:  # what rounds to 1000 ms is 1.0 s
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
+    if seconds < 59.95:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
@@ -518,7 +525,7 @@ def _data(facts: RunFacts) -> str:
 
 
 def _feature_names(facts: RunFacts):
-    return facts.results.get("feature_names") or facts.meta.get("feature_names")
+    return facts.results.get("feature_names") or facts.meta.get("columns")
 
 
 def _model(model) -> str:
@@ -527,7 +534,7 @@ def _model(model) -> str:
     rows, totals = model
     connected = any(row[3] for row in rows)
     head = ["layer (type)", "output shape", "parameters"] + (["connected to"] if connected else [])
-    table = _table(head, [row[: len(head)] for row in rows], 2, "model")
+    table = _table(head, [row[: len(head)] for row in rows], 2)
     return table + f'<p class="note">{"<br>".join(map(html.escape, totals))}</p>'
 
 

@@ -462,3 +462,12 @@ class LambdaCallback(Callback):
             if not hook.startswith("on_") or not hasattr(Callback, hook):
                 raise TypeError(f"LambdaCallback: unknown hook {hook!r}")
             setattr(self, hook, function)
+
+
+def __getattr__(name: str):
+    # Diagnostics builds on Callback, so it lives in numpynn.diagnostics; named here too
+    if name == "Diagnostics":
+        from numpynn.diagnostics import Diagnostics
+
+        return Diagnostics
+    raise AttributeError(f"module 'numpynn.callbacks' has no attribute {name!r}")

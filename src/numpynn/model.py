@@ -49,6 +49,8 @@ class Model(KerasMethods, Module):
     Parameters are named after their layers: ``dense_1.weight``.
     """
 
+    kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
+
     def __init__(self, inputs, outputs, name: str | None = None):
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
@@ -122,6 +124,8 @@ class Model(KerasMethods, Module):
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         for node in self._nodes:
             values[id(node)] = node.layer(*[values[id(t)] for t in node.inputs])
+        if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
+            self.kept_outputs.extend((node.layer, values[id(node)]) for node in self._nodes)
         outputs = [values[id(t)] for t in self.outputs]
         return outputs[0] if len(outputs) == 1 else outputs
 

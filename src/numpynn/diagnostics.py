@@ -227,8 +227,7 @@ class LayerRecord:
 
     def _add_output(self, output: np.ndarray, activation: str) -> None:
         self.activation = activation
-        values = output.astype(np.float64, copy=False)
-        self.sums += (values.size, values.sum(), np.vdot(values, values))
+        self.sums += (output.size, output.sum(dtype=np.float64), np.vdot(output, output))
         axes = tuple(i for i in range(output.ndim) if i != unit_axis(self.layer, output))
         if activation in RELU_FAMILY:
             positive = (output > 0).any(axis=axes)

@@ -29,7 +29,7 @@ LAYERS = [
     {"keras_api"},
     {"model", "sequential"},
     {"torch_bridge", "onnx", "sklearn"},
-    {"report"},
+    {"report", "_network_report"},
     {"plot", "cli", "__main__", "lr_finder"},
     {"keras"},
 ]

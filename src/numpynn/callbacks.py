@@ -89,7 +89,10 @@ class CallbackList:
 
 class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is a list, one value per
-    epoch; ``history.epoch`` the epoch numbers (from 0). ``fit`` returns it."""
+    epoch; ``history.epoch`` the epoch numbers (from 0). ``fit`` returns it. With a
+    ``Diagnostics`` callback, ``history.diagnostics`` holds its results (else None)."""
+
+    diagnostics: dict | None = None
 
     def __init__(self):
         self.history: dict[str, list[float]] = {}

@@ -53,14 +53,19 @@ def write_run(out, model, argv, run: dict, split, probabilities) -> list[str]:
         "history": run["history"].history,
         "confusion_matrix": matrix.tolist(),
         "precision_recall_f1_macro": metrics.precision_recall_f1(split.y_test, predicted, "macro"),
+        "diagnostics": run["history"].diagnostics,  # None with --no-diagnostics
         **report.run_details(argv, run["settings"], run["split"], run["timings"]),
     }
+    if run.get("lr_find") is not None:
+        results["lr_find"] = run["lr_find"].as_dict()
     with atomic_write(out / "metrics.json", "w") as f:
         json.dump(results, f, indent=2)
     if accuracy < 1:  # save_mistakes cannot write an empty set (reshape of 0 samples to -1)
         report.save_mistakes(out, split.x_test, split.y_test, probabilities, split.image_shape)
     try:
         plots = _write_plots(out, results["dataset"], run["history"], split, matrix, predicted)
+        if run.get("lr_find") is not None:
+            plots.append(pathlib.Path(run["lr_find"].plot(out / "lr_find.png")).name)
     except ImportError as error:
         print(f"numpynn train: no plots ({error})", file=sys.stderr)
         plots = []

@@ -168,7 +168,7 @@ def _layer_table(layers: list) -> str:
         '<p class="note">The last epoch: the gradient\'s norm, the update-to-weight ratio, the '
         "ReLU-family units never positive on the sampled batches (dead), and the sigmoid/tanh "
         "units at a bound on 90% of them (saturated).</p>"
-        f'<div class="scroll"><table><thead><tr>{top}</tr></thead>'
+        f'<div class="scroll"><table class="layers"><thead><tr>{top}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -253,7 +253,7 @@ CSS = """
 .diagnoses { border-left: 4px solid var(--bad); padding-left: 12px; margin-bottom: 12px; }
 .diagnoses ul { padding-left: 18px; }
 .diagnoses li { margin-bottom: 6px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 16px; }
 .charts figure { text-align: left; }
 svg.chart { width: 100%; height: auto; display: block; color: var(--muted); font-size: 13px; }
 svg.chart text { fill: currentColor; }
@@ -262,7 +262,12 @@ svg.chart .grid { stroke: var(--line); }
 svg.chart .reference { stroke: var(--ink); stroke-dasharray: 5 4; }
 .legend { list-style: none; padding: 0; margin: 8px 0 12px; display: flex; flex-wrap: wrap;
           gap: 4px 16px; font-size: .85rem; }
-@media (max-width: 600px) { svg.chart { font-size: 17px; } }  /* drawn at about 0.7 scale */
+@media (max-width: 600px) {
+  .charts { grid-template-columns: 1fr; }
+  svg.chart { font-size: 17px; }  /* drawn at about 0.7 scale */
+  table.layers { font-size: .75rem; }
+}
+table.layers .note { font-size: inherit; }
 .swatch { display: inline-block; width: 14px; height: 4px; margin-right: 6px;
           vertical-align: middle; }
 """

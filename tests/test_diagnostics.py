@@ -329,3 +329,17 @@ def test_verbose_fit_prints_the_diagnoses(capsys):
     model.fit(DIGITS.x, DIGITS.y, epochs=2, verbose=2, callbacks=[nn.callbacks.Diagnostics()])
     out = capsys.readouterr().out
     assert "Diagnostics: " in out and "100% of dense_1's ReLU units are dead" in out
+
+
+def test_a_step_stopped_by_a_nan_loss_is_not_recorded():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Dense(8, input_dim=64), nn.Dense(10))
+    model.compile(optimizer=nn.optim.SGD(model.parameters(), lr=1e12), loss="mse")
+    x, y = DIGITS.x[:64], np.eye(10, dtype=np.float32)[DIGITS.y[:64]]
+    callbacks = [nn.callbacks.Diagnostics(), nn.callbacks.TerminateOnNaN()]
+    with np.errstate(over="ignore", invalid="ignore"):  # the loss is meant to blow up
+        history = model.fit(x, y, batch_size=64, epochs=5, verbose=0, callbacks=callbacks)
+    # one step per epoch: the first is taken, the second's loss is not finite and fit stops
+    assert history.epoch == [0, 1] and model.kept_outputs is None
+    ratios = history.diagnostics["layers"][0]["update_ratio"]
+    assert ratios[0] > 0 and ratios[1] is None  # not 0: that step never happened

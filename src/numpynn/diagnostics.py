@@ -101,13 +101,15 @@ class Diagnostics(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.before is None:
             return
+        before, self.before = self.before, None
         kept = getattr(self.model, "kept_outputs", None) or []
         if hasattr(self.model, "kept_outputs"):
             self.model.kept_outputs = None
+        if not math.isfinite((logs or {}).get("loss", 0.0)):  # fit stopped before the step
+            return
         outputs = layer_outputs(kept, {id(record.layer) for record in self.records})
-        for record, before in zip(self.records, self.before):
-            record.add_step(before, outputs.get(id(record.layer)))
-        self.before = None
+        for record, old in zip(self.records, before):
+            record.add_step(old, outputs.get(id(record.layer)))
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs.append(epoch)

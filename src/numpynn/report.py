@@ -52,6 +52,8 @@ import numpy as np
 
 from numpynn import metrics
 from numpynn._files import atomic_write
+from numpynn._network_report import CSS as NETWORK_CSS
+from numpynn._network_report import inside_the_network, is_diagnostics
 
 REPORT = "report.html"
 MISTAKES = "mistakes.npz"
@@ -261,7 +263,7 @@ def _is_setting(v):
     )
 
 
-# key: (check, what it should be); keys not listed are not shown (history, diagnostics, ...)
+# key: (check, what it should be); keys not listed are not shown (history, ...)
 _RESULTS = {
     "dataset": (_is_text, "a name"),
     "csv": (_is_text, "a file path"),
@@ -280,6 +282,10 @@ _RESULTS = {
     "split": (_mapping(_is_count), "an object of sample counts"),
     "timings": (_mapping(lambda v: _is_number(v) and v >= 0), "an object of seconds"),
     "versions": (_mapping(_is_text), "an object of version texts"),
+    "diagnostics": (
+        is_diagnostics,
+        "the layer statistics and diagnoses of nn.callbacks.Diagnostics",
+    ),
 }
 _META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names")}
 _META["columns"] = _RESULTS["feature_names"]  # the CSV columns the model reads, in order
@@ -401,7 +407,7 @@ def _page(facts: RunFacts) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{e(title)}</title>\n<style>{_CSS}</style></head>\n<body><main>\n"
+        f"<title>{e(title)}</title>\n<style>{_CSS}{NETWORK_CSS}</style></head>\n<body><main>\n"
         f'<h1>numpynn run report</h1>\n<p class="where">{e(str(facts.run.resolve()))}</p>\n'
         f'<div class="cards">{card_html}</div>\n'
         + "\n".join(_sections(facts))
@@ -412,11 +418,16 @@ def _page(facts: RunFacts) -> str:
 def _sections(facts: RunFacts) -> list[str]:
     """The page's sections, in order; a section without content is left out."""
     run = facts.run
+    diagnostics = facts.results.get("diagnostics")
+    network = _section("Inside the network", inside_the_network(diagnostics))
+    first = bool(diagnostics and diagnostics["diagnoses"])  # the diagnoses at the top
     sections = [
+        network if first else "",
         _section("Command and settings", _command(facts.results)),
         _section("Data", _data(facts)),
         _section("Model", _model(facts.model)),
         _section("Training curves", _image(run / "history.png", "training curves", facts)),
+        "" if first else network,
         _section("Confusion matrix", _confusion(facts.matrix, facts.class_names)),
         _section("Per-class report", _per_class(facts.matrix, facts.class_names)),
         _section("Worst mistakes", _mistakes(facts)),

@@ -53,9 +53,12 @@ def write_run(out, model, argv, run: dict, split, probabilities) -> list[str]:
         "history": run["history"].history,
         "confusion_matrix": matrix.tolist(),
         "precision_recall_f1_macro": metrics.precision_recall_f1(split.y_test, predicted, "macro"),
+        "diagnostics": run["history"].diagnostics,  # None with --no-diagnostics
         **report.run_details(argv, run["settings"], run["split"], run["timings"]),
         **_data_file(model.metadata or {}),
     }
+    if run.get("lr_find") is not None:
+        results["lr_find"] = run["lr_find"].as_dict()
     with atomic_write(out / "metrics.json", "w") as f:
         json.dump(results, f, indent=2)
     drawn = accuracy < 1 or bool(split.image_shape)  # mistakes, or the grid of test images
@@ -64,6 +67,8 @@ def write_run(out, model, argv, run: dict, split, probabilities) -> list[str]:
     name = pathlib.Path(results["csv"]).name if "csv" in results else results["dataset"]
     try:
         plots = _write_plots(out, name, run["history"], split, matrix, predicted)
+        if run.get("lr_find") is not None:
+            plots.append(pathlib.Path(run["lr_find"].plot(out / "lr_find.png")).name)
     except ImportError as error:
         print(f"numpynn train: no plots ({error})", file=sys.stderr)
         plots = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from numpynn.cli.userfiles import DATASETS, existing_file
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization, Reshape
-from numpynn.layers.recurrent import KerasLSTM
+from numpynn.layers.keras_recurrent import KerasLSTM
 from numpynn.sequential import Sequential
 
 IMAGE_MODELS = ("cnn", "lstm")

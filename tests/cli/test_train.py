@@ -166,6 +166,10 @@ def test_a_csv_with_a_first_column_of_numbers_as_target_is_classified_by_value(t
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--activation", "rleu"], "--activation: "),
         (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["--drop", "a"], "--drop names a column of a CSV file: give --csv FILE too"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "label"], "that is the --target"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "size"], "--drop size: table.csv"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "a"], "no feature columns left"),
     ],
 )
 def test_train_usage_errors_exit_2_under_the_train_usage_line(
@@ -260,3 +264,26 @@ def test_a_continuous_csv_target_is_refused_before_training(tmp_path, capsys):
     code, out, err = run_main(args, capsys)
     assert code == 1 and "holds 40 distinct values, 40 of them only once" in err, err
     assert "Epoch" not in out + err and not (tmp_path / "r").exists()
+
+
+def test_a_text_column_says_what_to_do_and_drop_leaves_it_out_everywhere(tmp_path, capsys):
+    colors = ["red", "green", "blue"]
+    rows = [[i, *r[:2], colors[i % 3], r[3]] for i, r in enumerate(separable())]
+    (tmp_path / "t.csv").write_bytes(table(rows, "id,a,b,color,answer"))
+    args = ["train", "--csv", tmp_path / "t.csv", "--target", "answer", "--quiet", "--epochs", "2"]
+    code, _, err = run_main([*args, "--out", tmp_path / "r"], capsys)
+    assert code == 1 and "line 2: column 'color' holds 'red', not a number" in err
+    assert "leave the column out with --drop color, or encode it as numbers first" in err
+    code, _, err = run_main(
+        [*args, "--drop", "color", "--drop", "id", "--out", tmp_path / "r"], capsys
+    )
+    assert code == 0, err
+    model = nn.load_model(tmp_path / "r" / "model.npz")
+    assert model.input_shape == (None, 2)
+    assert model.metadata["columns"] == ["a", "b"] and model.metadata["dropped"] == ["color", "id"]
+    code, out, err = run_main(["predict", tmp_path / "r" / "model.npz", tmp_path / "t.csv"], capsys)
+    assert code == 0 and len(out.splitlines()) == len(rows), err
+    left_out = [line.split("'")[1] for line in err.splitlines()]
+    assert left_out == ["id", "color", "answer"]  # in the file's order, each said once
+    code, out, err = run_main(["evaluate", tmp_path / "r" / "model.npz"], capsys)
+    assert code == 0 and "test accuracy: " in out, err

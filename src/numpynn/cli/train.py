@@ -25,7 +25,7 @@ from numpynn.cli.arguments import (
 )
 from numpynn.cli.models import IMAGE_MODELS, as_model_input, build_cnn, build_lstm, build_mlp
 from numpynn.cli.runs import run_folder, write_run
-from numpynn.cli.userfiles import DATASETS, TEST_SIZE, Split, load_split
+from numpynn.cli.userfiles import DATASETS, TEST_SIZE, Split, csv_columns, load_split
 
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.
 DEFAULTS = {
@@ -54,7 +54,9 @@ def run(args) -> int:
     args.threads = _use_threads(args.threads)  # the count used, recorded with the settings
     manual_seed(args.seed)
     with _timed(timings, "load data"):
-        split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
+        split = load_split(
+            settings.source, args.seed, args.csv, args.target, args.data_root, args.drop
+        )
     model, x_train, x_test, layout = _build(args, settings, split)
     main_rank = distributed.init().is_main  # under mpiexec, rank 0 prints and writes
     if not args.quiet and main_rank:
@@ -98,6 +100,8 @@ def _settings(args) -> Settings:
         raise UsageError("--target names a column of a CSV file: give --csv FILE too")
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
+    if args.drop and not args.csv:
+        raise UsageError("--drop names a column of a CSV file: give --csv FILE too")
     source = "csv" if args.csv else args.dataset or "digits"
     if args.model in IMAGE_MODELS and source in ("iris", "csv"):
         raise UsageError(
@@ -161,6 +165,8 @@ def _metadata_of_run(args, settings: Settings, split: Split) -> dict:
         "test_size": TEST_SIZE,
         "csv": str(args.csv.resolve()) if args.csv else None,
         "target": args.target,
+        "columns": csv_columns(args.csv, args.target, args.drop) if args.csv else None,
+        "dropped": list(args.drop),
     }
 
 
@@ -263,6 +269,14 @@ def register(commands) -> None:
         "--csv", type=pathlib.Path, metavar="FILE", help="a CSV file (with --target) instead"
     )
     source.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
+    source.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a CSV column to leave out of the features, such as an ID or a text column "
+        "(repeat for more); predict leaves it out too",
+    )
     source.add_argument(
         "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
     )

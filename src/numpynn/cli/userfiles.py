@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import pathlib
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -20,6 +21,16 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # train standardises each feature, and float32 holds the variance only of values below ~1.8e19
 FEATURE_LIMIT = 1e18
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+class Expected(NamedTuple):
+    """What a saved model takes, from its metadata: how ``read_inputs`` reads samples for it."""
+
+    features: int  # values per sample
+    image_shape: list | None = None  # [height, width] for a model trained on images
+    columns: list | None = None  # the CSV columns it was trained on, in order
+    target: str | None = None  # the CSV column it predicts
+    dropped: tuple = ()  # CSV columns left out in training (--drop)
 
 
 class Split(NamedTuple):
@@ -59,14 +70,15 @@ def _csv_rows(path) -> list[tuple[int, list[str]]]:
         raise ValueError(f"{path}: not a readable CSV file ({error})") from None
 
 
-def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX) -> float:
-    """A CSV cell as a finite number of size at most ``limit``, or an error naming where."""
+def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX, hint="") -> float:
+    """A CSV cell as a finite number of size at most ``limit``, or an error naming where
+    (and ``hint``, what to do about text)."""
     try:
         value = float(text)
     except ValueError:
         raise ValueError(
             f"{path}, line {line}: {column} holds {text!r}, not a number; "
-            "numpynn needs numeric features"
+            + (hint or "numpynn needs numeric features")
         ) from None
     if not (math.isfinite(value) and abs(value) <= limit):
         raise ValueError(
@@ -76,7 +88,8 @@ def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX) -
     return value
 
 
-def _csv_header(path, header: list[str], target: str) -> list[str]:
+def _column_names(path, header: list[str]) -> list[str]:
+    """The header's names, stripped; an empty or repeated name is an error."""
     header = [name.strip() for name in header]
     for i, name in enumerate(header):
         if not name:
@@ -86,9 +99,23 @@ def _csv_header(path, header: list[str], target: str) -> list[str]:
                 f"{path}: the header names {name!r} twice (columns {header.index(name) + 1} "
                 f"and {i + 1}); give every column its own name"
             )
-    if target not in header:
-        raise UsageError(f"{path}: no column {target!r}; the columns are {', '.join(header)}")
     return header
+
+
+def _feature_columns(path, header: list[str], target: str, drop) -> list[int]:
+    """The indices of the feature columns: all but ``target`` and those in ``drop``."""
+    columns = ", ".join(header)
+    if target not in header:
+        raise UsageError(f"{path}: no column {target!r}; the columns are {columns}")
+    for name in drop:
+        if name == target:
+            raise UsageError(f"--drop {name}: that is the --target column, never a feature")
+        if name not in header:
+            raise UsageError(f"--drop {name}: {path} has no such column; the columns are {columns}")
+    features = [i for i, name in enumerate(header) if name != target and name not in drop]
+    if not features:
+        raise UsageError(f"{path}: no feature columns left besides {target!r} and --drop")
+    return features
 
 
 def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.ndarray]:
@@ -117,35 +144,56 @@ def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.nd
     return class_names, np.array([index[v] for v in labels], dtype=np.int64)
 
 
-def read_csv(path, target: str):
-    """Numeric features and integer classes from a CSV file with a header row."""
+def _text_hint(name: str) -> str:
+    return (
+        f"numpynn train reads numbers only: leave the column out with --drop {name}, or encode "
+        "it as numbers first (for categories, one column of 0 and 1 per category)"
+    )
+
+
+def read_csv(path, target: str, drop=()):
+    """Numeric features and integer classes from a CSV file with a header row, leaving out
+    the columns named in ``drop``."""
     path = existing_file(path, "CSV file")
     rows = _csv_rows(path)
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
-    header = _csv_header(path, rows[0][1], target)
-    column = header.index(target)
-    features = [i for i in range(len(header)) if i != column]
+    header = _column_names(path, rows[0][1])
+    features = _feature_columns(path, header, target, drop)
     x = np.empty((len(rows) - 1, len(features)), dtype=np.float32)
     for r, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ValueError(
                 f"{path}, line {line}: {len(row)} fields, the header has {len(header)}"
             )
-        x[r] = [_cell(path, line, f"column {header[i]!r}", row[i], FEATURE_LIMIT) for i in features]
-    class_names, y = _csv_classes(path, rows[1:], column, target)
+        x[r] = [
+            _cell(path, line, f"column {header[i]!r}", row[i], FEATURE_LIMIT, _text_hint(header[i]))
+            for i in features
+        ]
+    class_names, y = _csv_classes(path, rows[1:], header.index(target), target)
     return x, y, class_names
 
 
-def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None) -> Split:
-    """The training and test parts of a dataset, with its class names and image shape."""
+def csv_columns(path, target: str, drop=()) -> list[str]:
+    """The names of the feature columns of a CSV file that ``read_csv`` has read."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(row for row in csv.reader(f) if any(cell.strip() for cell in row))
+    header = _column_names(path, header)
+    return [header[i] for i in _feature_columns(path, header, target, drop)]
+
+
+def load_split(
+    source: str, seed: int, csv_path=None, target=None, data_root=None, drop=()
+) -> Split:
+    """The training and test parts of a dataset, with its class names and image shape; a
+    CSV file's columns named in ``drop`` are left out."""
     if source in ("mnist", "fashion-mnist"):
         loader = data.load_mnist if source == "mnist" else data.load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(root=data_root)
         names_ = data.MNIST_CLASSES if source == "mnist" else data.FASHION_MNIST_CLASSES
         return Split(x_train, y_train, x_test, y_test, names_, [28, 28])
     if source == "csv":
-        x, y, names_ = read_csv(csv_path, target)
+        x, y, names_ = read_csv(csv_path, target, drop)
     else:
         x, y, names_ = data.load_digits() if source == "digits" else data.load_iris()
     x_train, x_test, y_train, y_test = data.train_test_split(
@@ -157,20 +205,62 @@ def load_split(source: str, seed: int, csv_path=None, target=None, data_root=Non
 # --- samples for predict ------------------------------------------------------------------------
 
 
-def _read_sample_rows(path) -> np.ndarray:
-    """Samples from a CSV of numbers, one per row; a first row that is not numbers is a header."""
+def _read_sample_rows(path, expected: Expected) -> np.ndarray:
+    """Samples from a CSV of numbers, one per row. A first row that is not numbers is a
+    header: the model's target column and the columns dropped in training are left out
+    (said on stderr), and a model that knows its columns takes them by name."""
     rows = _csv_rows(path)
+    header = None
     if rows and number(rows[0][1][0]) is None:
-        rows = rows[1:]
+        header, rows = _column_names(path, rows[0][1]), rows[1:]
     if not rows:
         raise ValueError(f"{path}: holds no samples")
-    width = len(rows[0][1])
-    x = np.empty((len(rows), width), dtype=np.float32)
+    width = len(header or rows[0][1])
+    keep = range(width) if header is None else _columns_for(path, header, expected)
+    x = np.empty((len(rows), len(keep)), dtype=np.float32)
     for r, (line, row) in enumerate(rows):
         if len(row) != width:
-            raise ValueError(f"{path}, line {line}: {len(row)} values, the first row has {width}")
-        x[r] = [_cell(path, line, f"column {i + 1}", cell) for i, cell in enumerate(row)]
+            first = "the header has" if header else "the first row has"
+            raise ValueError(f"{path}, line {line}: {len(row)} values, {first} {width}")
+        names = [f"column {header[i]!r}" if header else f"column {i + 1}" for i in keep]
+        x[r] = [_cell(path, line, name, row[i]) for name, i in zip(names, keep)]
+    if x.shape[1] != expected.features:
+        hint = ""
+        if header is None and expected.target and x.shape[1] == expected.features + 1:
+            hint = (
+                f" (one more: if one of them is the target {expected.target!r}, add the "
+                "header row of column names and predict leaves it out)"
+            )
+        raise ValueError(
+            f"{path}: rows of {x.shape[1]} values; the model takes {expected.features} per "
+            f"sample{hint}"
+        )
     return x
+
+
+def _columns_for(path, header: list[str], expected: Expected) -> list[int]:
+    """The indices of the header's columns that the model takes, in its order."""
+    reasons = {name: "left out in training with --drop" for name in expected.dropped}
+    if expected.target:
+        reasons[expected.target] = "the model's target, what it predicts"
+    for name in header:
+        if name in reasons:
+            note = f"numpynn predict: leaving out column {name!r} ({reasons[name]})"
+            print(note, file=sys.stderr)
+    names = [name for name in header if name not in reasons]
+    if expected.columns is None:  # a model that does not know its columns takes them in order
+        return [header.index(name) for name in names]
+    trained_on = ", ".join(expected.columns)
+    missing = [name for name in expected.columns if name not in names]
+    if missing:
+        raise ValueError(f"{path}: no column {missing[0]!r}; the model takes {trained_on}")
+    extra = [name for name in names if name not in expected.columns]
+    if extra:
+        raise ValueError(
+            f"{path}: column {extra[0]!r} is not one the model was trained on ({trained_on}); "
+            "remove it from the file"
+        )
+    return [header.index(name) for name in expected.columns]
 
 
 def _read_npy(path) -> np.ndarray:
@@ -213,27 +303,37 @@ def read_image(path, shape) -> np.ndarray:
     return 1 - x if x.mean() > 0.5 else x
 
 
-def read_inputs(path, image_shape, features: int) -> np.ndarray:
-    """Samples for ``predict`` from a .npy, a .csv (numbers, optional header) or an image."""
+def read_inputs(path, expected: Expected) -> np.ndarray:
+    """Samples for ``predict``, (N, features), from a .npy (one sample or N stacked), a .csv
+    (numbers, a sample per row, optional header) or an image (one sample)."""
     path = existing_file(path, "input file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        x = _read_npy(path)
+        x = _samples(path, _read_npy(path), expected)
     elif suffix == ".csv":
-        x = _read_sample_rows(path)
+        x = _read_sample_rows(path, expected)
     elif suffix in IMAGE_SUFFIXES:
-        if image_shape is None:
+        if expected.image_shape is None:
             raise UsageError("this model was not trained on images; give a .npy or .csv")
-        x = read_image(path, image_shape)[None]
+        x = read_image(path, expected.image_shape)[None]
     else:
         raise UsageError(f"{path}: expected a .npy, .csv or {'/'.join(IMAGE_SUFFIXES)} file")
-    if x.ndim == 1 or (image_shape and x.shape == tuple(image_shape)):
-        x = x[None]  # one sample
-    if len(x) == 0:
-        raise ValueError(f"{path}: holds no samples")
-    x = x.reshape(len(x), -1)
-    if x.shape[1] != features:
+    return x.reshape(len(x), -1)
+
+
+def _samples(path, x: np.ndarray, expected: Expected) -> np.ndarray:
+    """An array of one sample, or of N stacked on a first axis, as (N, ...) samples."""
+    shapes = [(expected.features,)]
+    if expected.image_shape:
+        shapes += [tuple(expected.image_shape), (1, *expected.image_shape)]
+    if x.shape in shapes:
+        return x[None]  # one sample
+    if x.shape[1:] not in shapes:
+        one = " or ".join(str(shape) for shape in shapes)
         raise ValueError(
-            f"{path}: the model expects {features} values per sample, got {x.shape[1]}"
+            f"{path}: an array of shape {x.shape}; the model takes one sample of shape {one}, "
+            "or N of them stacked as (N, ...)"
         )
+    if len(x) == 0:
+        raise ValueError(f"{path}: holds no samples (shape {x.shape})")
     return x

@@ -79,9 +79,9 @@ def npz_named_npy(path):
 @pytest.mark.parametrize(
     ("name", "write", "message"),
     [
-        ("s.csv", raw(b"nan,1,2,3\n"), "s.csv, line 1: column 1 holds 'nan'"),
+        ("s.csv", raw(b"nan,1,2,3\n"), "s.csv, line 1: column 1 ('a') holds 'nan'"),
         ("s.csv", raw(b"a,b,c,e\n1,2,3,4\n1,2,inf,4\n"), "line 3: column 'c' holds 'inf'"),
-        ("s.csv", raw(b"1e300,1,2,3\n"), "line 1: column 1 holds '1e300'"),
+        ("s.csv", raw(b"1e300,1,2,3\n"), "line 1: column 1 ('a') holds '1e300'"),
         ("s.csv", raw(b"1,2,3,4\n1,2\n"), "s.csv, line 2: 2 values, the first row has 4"),
         ("s.csv", raw(b"1,2,3\n"), "s.csv: rows of 3 values; the model takes 4 per sample"),
         ("s.csv", raw(b"a,b,c,e\n"), "s.csv: holds no samples"),

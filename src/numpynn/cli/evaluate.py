@@ -16,8 +16,10 @@ from numpynn.cli.userfiles import DATASETS, load_split
 def run(args) -> int:
     model, meta = load(args.model)
     source, csv_path, target = _evaluation_source(args, meta)
-    drop = (meta.get("dropped") or ()) if source == "csv" else ()
-    split = load_split(source, meta.get("seed") or 0, csv_path, target, args.data_root, drop)
+    csv = {}
+    if source == "csv":  # the columns as the model was trained on them
+        csv = {"drop": meta.get("dropped") or (), "one_hot": meta.get("categories")}
+    split = load_split(source, meta.get("seed") or 0, csv_path, target, args.data_root, **csv)
     features = meta.get("features")
     if features and split.x_test[0].size != features:
         raise ValueError(

@@ -88,6 +88,10 @@ METADATA = {
     "target": ("a column name", lambda v: isinstance(v, str)),
     "columns": ("a list of column names", _names),
     "dropped": ("a list of column names", _names),
+    "categories": (
+        "an object of column names and their categories",
+        lambda v: isinstance(v, dict) and all(_names(c) for c in v.values()),
+    ),
 }
 
 

@@ -20,6 +20,7 @@ def run(args) -> int:
         meta.get("columns"),
         meta.get("target"),
         tuple(meta.get("dropped") or ()),
+        meta.get("categories"),
     )
     x = read_inputs(args.input, expected)
     x = as_model_input(x, meta.get("model"), meta.get("image_shape"))

@@ -25,7 +25,7 @@ from numpynn.cli.arguments import (
 )
 from numpynn.cli.models import IMAGE_MODELS, as_model_input, build_cnn, build_lstm, build_mlp
 from numpynn.cli.runs import run_folder, write_run
-from numpynn.cli.userfiles import DATASETS, TEST_SIZE, Split, csv_columns, load_split
+from numpynn.cli.userfiles import DATASETS, MAX_CATEGORIES, TEST_SIZE, Split, load_split
 
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.
 DEFAULTS = {
@@ -54,9 +54,8 @@ def run(args) -> int:
     args.threads = _use_threads(args.threads)  # the count used, recorded with the settings
     manual_seed(args.seed)
     with _timed(timings, "load data"):
-        split = load_split(
-            settings.source, args.seed, args.csv, args.target, args.data_root, args.drop
-        )
+        csv = {"drop": args.drop, "one_hot": dict.fromkeys(args.one_hot)} if args.csv else {}
+        split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root, **csv)
     model, x_train, x_test, layout = _build(args, settings, split)
     main_rank = distributed.init().is_main  # under mpiexec, rank 0 prints and writes
     if not args.quiet and main_rank:
@@ -100,8 +99,9 @@ def _settings(args) -> Settings:
         raise UsageError("--target names a column of a CSV file: give --csv FILE too")
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
-    if args.drop and not args.csv:
-        raise UsageError("--drop names a column of a CSV file: give --csv FILE too")
+    for option, names_ in (("--drop", args.drop), ("--one-hot", args.one_hot)):
+        if names_ and not args.csv:
+            raise UsageError(f"{option} names a column of a CSV file: give --csv FILE too")
     source = "csv" if args.csv else args.dataset or "digits"
     if args.model in IMAGE_MODELS and source in ("iris", "csv"):
         raise UsageError(
@@ -165,8 +165,9 @@ def _metadata_of_run(args, settings: Settings, split: Split) -> dict:
         "test_size": TEST_SIZE,
         "csv": str(args.csv.resolve()) if args.csv else None,
         "target": args.target,
-        "columns": csv_columns(args.csv, args.target, args.drop) if args.csv else None,
+        "columns": split.columns,
         "dropped": list(args.drop),
+        "categories": split.categories,
     }
 
 
@@ -263,7 +264,19 @@ def register(commands) -> None:
         'by mpiexec (pip install "numpynn[mpi]"), e.g. OMP_NUM_THREADS=1 mpiexec -n 2 '
         "numpynn train, it trains data-parallel over the ranks and rank 0 writes the run.",
     )
-    source = t.add_argument_group("data")
+    _add_data_options(t.add_argument_group("data"))
+    _add_network_options(t.add_argument_group("network and training"))
+    output = t.add_argument_group("output")
+    output.add_argument(
+        "--out", type=pathlib.Path, metavar="FOLDER", help="default: runs/<date>-<time>"
+    )
+    output.add_argument(
+        "--quiet", action="store_true", help="print only the test accuracy and the run folder"
+    )
+    t.set_defaults(command=run, parser=t)
+
+
+def _add_data_options(source) -> None:
     source.add_argument("--dataset", choices=DATASETS, help="a dataset by name (default: digits)")
     source.add_argument(
         "--csv", type=pathlib.Path, metavar="FILE", help="a CSV file (with --target) instead"
@@ -278,6 +291,15 @@ def register(commands) -> None:
         "(repeat for more); predict leaves it out too",
     )
     source.add_argument(
+        "--one-hot",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a CSV column of categories (text such as red, green, blue) to read as one 0/1 "
+        f"feature per category, at most {MAX_CATEGORIES} (repeat for more); predict encodes "
+        "it the same way",
+    )
+    source.add_argument(
         "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
     )
     source.add_argument(
@@ -287,15 +309,6 @@ def register(commands) -> None:
         default=0.1,
         help="share of the training data held out for val_loss (default: 0.1; 0 for none)",
     )
-    _add_network_options(t.add_argument_group("network and training"))
-    output = t.add_argument_group("output")
-    output.add_argument(
-        "--out", type=pathlib.Path, metavar="FOLDER", help="default: runs/<date>-<time>"
-    )
-    output.add_argument(
-        "--quiet", action="store_true", help="print only the test accuracy and the run folder"
-    )
-    t.set_defaults(command=run, parser=t)
 
 
 def _add_network_options(group) -> None:

@@ -21,6 +21,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # train standardises each feature, and float32 holds the variance only of values below ~1.8e19
 FEATURE_LIMIT = 1e18
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+MAX_CATEGORIES = 256  # per --one-hot column: more is likely an ID, one feature per row
 
 
 class Expected(NamedTuple):
@@ -31,6 +32,7 @@ class Expected(NamedTuple):
     columns: list | None = None  # the CSV columns it was trained on, in order
     target: str | None = None  # the CSV column it predicts
     dropped: tuple = ()  # CSV columns left out in training (--drop)
+    categories: dict | None = None  # column -> its categories, one 0/1 feature each (--one-hot)
 
 
 class Split(NamedTuple):
@@ -40,6 +42,18 @@ class Split(NamedTuple):
     y_test: np.ndarray
     class_names: list
     image_shape: list | None
+    columns: list | None = None  # a CSV file's feature columns, in its order
+    categories: dict | None = None  # column -> its categories, one 0/1 feature each
+
+
+class Table(NamedTuple):
+    """A CSV file read for training: features, classes and the feature columns."""
+
+    x: np.ndarray
+    y: np.ndarray
+    class_names: list
+    columns: list
+    categories: dict
 
 
 def existing_file(path, what: str) -> pathlib.Path:
@@ -72,7 +86,7 @@ def _csv_rows(path) -> list[tuple[int, list[str]]]:
 
 def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX, hint="") -> float:
     """A CSV cell as a finite number of size at most ``limit``, or an error naming where
-    (and ``hint``, what to do about text)."""
+    (and what to do about text: ``hint``)."""
     try:
         value = float(text)
     except ValueError:
@@ -102,20 +116,68 @@ def _column_names(path, header: list[str]) -> list[str]:
     return header
 
 
-def _feature_columns(path, header: list[str], target: str, drop) -> list[int]:
-    """The indices of the feature columns: all but ``target`` and those in ``drop``."""
+def _feature_columns(path, header: list[str], target: str, drop, one_hot) -> list[int]:
+    """The indices of the feature columns: all but ``target`` and those in ``drop``; the
+    columns named in ``one_hot`` must be among them."""
     columns = ", ".join(header)
     if target not in header:
         raise UsageError(f"{path}: no column {target!r}; the columns are {columns}")
-    for name in drop:
-        if name == target:
-            raise UsageError(f"--drop {name}: that is the --target column, never a feature")
-        if name not in header:
-            raise UsageError(f"--drop {name}: {path} has no such column; the columns are {columns}")
+    for option, names in (("--drop", drop), ("--one-hot", one_hot)):
+        for name in names:
+            if name == target:
+                raise UsageError(f"{option} {name}: that is the --target column, never a feature")
+            if name not in header:
+                raise UsageError(
+                    f"{option} {name}: {path} has no such column; the columns are {columns}"
+                )
+    for name in set(drop) & set(one_hot):
+        raise UsageError(f"--drop {name} and --one-hot {name}: give one of the two")
     features = [i for i, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise UsageError(f"{path}: no feature columns left besides {target!r} and --drop")
     return features
+
+
+def _categories(path, rows, index: int, name: str) -> list[str]:
+    """The distinct values of column ``index``, sorted: one 0/1 feature each."""
+    values = sorted({row[index].strip() for _, row in rows})
+    if len(values) > MAX_CATEGORIES:
+        raise ValueError(
+            f"{path}: column {name!r} holds {len(values):,} distinct values; --one-hot makes "
+            f"a feature of each and takes at most {MAX_CATEGORIES}: if it names each row "
+            f"(an ID), leave it out with --drop {name}"
+        )
+    return values
+
+
+def _encode(path, rows, names, indices, categories, limit=FLOAT32_MAX, hint=None, header=True):
+    """The features of CSV ``rows``: column ``indices[k]`` (named ``names[k]``, or None) as
+    a number, or, when ``categories`` has it, as one 0/1 value per category. Errors call a
+    column by its name from the ``header``, else by its number (and the model's name)."""
+    widths = [len(categories[name]) if name in categories else 1 for name in names]
+    position = {name: {v: j for j, v in enumerate(values)} for name, values in categories.items()}
+    x = np.zeros((len(rows), sum(widths)), dtype=np.float32)
+    for r, (line, row) in enumerate(rows):
+        at = 0
+        for name, i, width in zip(names, indices, widths):
+            label = f"column {name!r}" if header else f"column {i + 1}"
+            label += f" ({name!r})" if name and not header else ""
+            if name in position:
+                x[r, at + _category(path, line, label, row[i], position[name])] = 1
+            else:
+                x[r, at] = _cell(path, line, label, row[i], limit, hint(name) if hint else "")
+            at += width
+    return x
+
+
+def _category(path, line: int, label: str, text: str, position: dict) -> int:
+    value = text.strip()
+    if value not in position:
+        raise ValueError(
+            f"{path}, line {line}: {label} holds {value!r}, a category the model was not "
+            f"trained on; it knows {', '.join(map(repr, position))}"
+        )
+    return position[value]
 
 
 def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.ndarray]:
@@ -146,96 +208,112 @@ def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.nd
 
 def _text_hint(name: str) -> str:
     return (
-        f"numpynn train reads numbers only: leave the column out with --drop {name}, or encode "
-        "it as numbers first (for categories, one column of 0 and 1 per category)"
+        f"numpynn train reads numbers, and categories with --one-hot {name} (one 0/1 feature "
+        f"per category); or leave the column out with --drop {name}"
     )
 
 
-def read_csv(path, target: str, drop=()):
-    """Numeric features and integer classes from a CSV file with a header row, leaving out
-    the columns named in ``drop``."""
+def read_csv(path, target: str, drop=(), one_hot=None) -> Table:
+    """Features and integer classes from a CSV file with a header row: the columns named in
+    ``drop`` left out, those in ``one_hot`` as one 0/1 feature per category. ``one_hot``
+    maps a column to its categories (a model's), or to None for the column's distinct values."""
+    one_hot = one_hot or {}
     path = existing_file(path, "CSV file")
     rows = _csv_rows(path)
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
-    header = _column_names(path, rows[0][1])
-    features = _feature_columns(path, header, target, drop)
-    x = np.empty((len(rows) - 1, len(features)), dtype=np.float32)
-    for r, (line, row) in enumerate(rows[1:]):
+    header, rows = _column_names(path, rows[0][1]), rows[1:]
+    features = _feature_columns(path, header, target, drop, one_hot)
+    for line, row in rows:
         if len(row) != len(header):
             raise ValueError(
                 f"{path}, line {line}: {len(row)} fields, the header has {len(header)}"
             )
-        x[r] = [
-            _cell(path, line, f"column {header[i]!r}", row[i], FEATURE_LIMIT, _text_hint(header[i]))
-            for i in features
-        ]
-    class_names, y = _csv_classes(path, rows[1:], header.index(target), target)
-    return x, y, class_names
+    names = [header[i] for i in features]
+    categories = {
+        name: list(known)
+        if known is not None
+        else _categories(path, rows, header.index(name), name)
+        for name, known in one_hot.items()
+    }
+    x = _encode(path, rows, names, features, categories, FEATURE_LIMIT, _text_hint)
+    class_names, y = _csv_classes(path, rows, header.index(target), target)
+    return Table(x, y, class_names, names, categories)
 
 
-def csv_columns(path, target: str, drop=()) -> list[str]:
-    """The names of the feature columns of a CSV file that ``read_csv`` has read."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = next(row for row in csv.reader(f) if any(cell.strip() for cell in row))
-    header = _column_names(path, header)
-    return [header[i] for i in _feature_columns(path, header, target, drop)]
-
-
-def load_split(
-    source: str, seed: int, csv_path=None, target=None, data_root=None, drop=()
-) -> Split:
-    """The training and test parts of a dataset, with its class names and image shape; a
-    CSV file's columns named in ``drop`` are left out."""
+def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None, **csv) -> Split:
+    """The training and test parts of a dataset, with its class names and image shape; for
+    a CSV file, ``csv`` holds ``read_csv``'s ``drop`` and ``one_hot``."""
     if source in ("mnist", "fashion-mnist"):
         loader = data.load_mnist if source == "mnist" else data.load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(root=data_root)
         names_ = data.MNIST_CLASSES if source == "mnist" else data.FASHION_MNIST_CLASSES
         return Split(x_train, y_train, x_test, y_test, names_, [28, 28])
+    table = None
     if source == "csv":
-        x, y, names_ = read_csv(csv_path, target, drop)
+        table = read_csv(csv_path, target, **csv)
+        x, y, names_ = table.x, table.y, table.class_names
     else:
         x, y, names_ = data.load_digits() if source == "digits" else data.load_iris()
     x_train, x_test, y_train, y_test = data.train_test_split(
         x, y, test_size=TEST_SIZE, stratify=y, seed=seed
     )
-    return Split(x_train, y_train, x_test, y_test, names_, [8, 8] if source == "digits" else None)
+    shape = [8, 8] if source == "digits" else None
+    if table is None:
+        return Split(x_train, y_train, x_test, y_test, names_, shape)
+    return Split(x_train, y_train, x_test, y_test, names_, shape, table.columns, table.categories)
 
 
 # --- samples for predict ------------------------------------------------------------------------
 
 
 def _read_sample_rows(path, expected: Expected) -> np.ndarray:
-    """Samples from a CSV of numbers, one per row. A first row that is not numbers is a
-    header: the model's target column and the columns dropped in training are left out
-    (said on stderr), and a model that knows its columns takes them by name."""
+    """Samples from a CSV file, one per row. A first row of names is a header: then the
+    model's target column and the columns dropped in training are left out (said on stderr),
+    and a model that knows its columns takes them by name."""
     rows = _csv_rows(path)
     header = None
-    if rows and number(rows[0][1][0]) is None:
+    if rows and _is_header(rows[0][1], expected):
         header, rows = _column_names(path, rows[0][1]), rows[1:]
     if not rows:
         raise ValueError(f"{path}: holds no samples")
     width = len(header or rows[0][1])
-    keep = range(width) if header is None else _columns_for(path, header, expected)
-    x = np.empty((len(rows), len(keep)), dtype=np.float32)
-    for r, (line, row) in enumerate(rows):
+    for line, row in rows:
         if len(row) != width:
             first = "the header has" if header else "the first row has"
             raise ValueError(f"{path}, line {line}: {len(row)} values, {first} {width}")
-        names = [f"column {header[i]!r}" if header else f"column {i + 1}" for i in keep]
-        x[r] = [_cell(path, line, name, row[i]) for name, i in zip(names, keep)]
+    if header is not None:
+        keep = _columns_for(path, header, expected)
+        names = [header[i] for i in keep]
+    else:
+        keep = list(range(width))
+        known = expected.columns is not None and width == len(expected.columns)
+        names = list(expected.columns) if known else [None] * width
+    x = _encode(path, rows, names, keep, expected.categories or {}, header=header is not None)
     if x.shape[1] != expected.features:
-        hint = ""
-        if header is None and expected.target and x.shape[1] == expected.features + 1:
-            hint = (
-                f" (one more: if one of them is the target {expected.target!r}, add the "
-                "header row of column names and predict leaves it out)"
-            )
         raise ValueError(
             f"{path}: rows of {x.shape[1]} values; the model takes {expected.features} per "
-            f"sample{hint}"
+            f"sample{_width_hint(header, width, expected)}"
         )
     return x
+
+
+def _is_header(cells: list[str], expected: Expected) -> bool:
+    """A first row that names a column the model knows, or holds no number, is a header."""
+    cells = [cell.strip() for cell in cells]
+    known = {*(expected.columns or ()), *expected.dropped, expected.target}
+    return bool(known & set(cells)) or all(number(cell) is None for cell in cells)
+
+
+def _width_hint(header, width: int, expected: Expected) -> str:
+    """Why a header-less file may hold one value too many: its target column."""
+    columns = len(expected.columns) if expected.columns else expected.features
+    if header is None and expected.target and width == columns + 1:
+        return (
+            f" (one more: if one of them is the target {expected.target!r}, add the header row "
+            "of column names and predict leaves it out)"
+        )
+    return ""
 
 
 def _columns_for(path, header: list[str], expected: Expected) -> list[int]:

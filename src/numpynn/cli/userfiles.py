@@ -130,8 +130,9 @@ def _feature_columns(path, header: list[str], target: str, drop, one_hot) -> lis
                 raise UsageError(
                     f"{option} {name}: {path} has no such column; the columns are {columns}"
                 )
-    for name in set(drop) & set(one_hot):
-        raise UsageError(f"--drop {name} and --one-hot {name}: give one of the two")
+    both = [name for name in drop if name in one_hot]
+    if both:
+        raise UsageError(f"--drop {both[0]} and --one-hot {both[0]}: give one of the two")
     features = [i for i, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise UsageError(f"{path}: no feature columns left besides {target!r} and --drop")

@@ -39,7 +39,8 @@ def register(commands) -> None:
         description="Print each sample's most likely class and its probability. INPUT is a "
         ".npy array (one sample, or N stacked as (N, features)), a .csv of numbers (a sample "
         "per row; with a header row of names, a model trained on a CSV takes its columns by "
-        "name and leaves out its target column, so the training file itself works), or, for a "
+        "name, leaves out its target and --drop columns and encodes its --one-hot ones as in "
+        "training, so the training file itself works), or, for a "
         "model trained on images, a .png/.jpg/.bmp picture (resized to the training size; "
         "dark-on-light is inverted).",
     )

@@ -466,7 +466,7 @@ def _shards(context: Context, x, y, options: dict):
     if isinstance(x, DataLoader):
         loader = x
         x, y = loader.x, loader.y
-        shuffle, drop_last, seed = loader.shuffle, loader.drop_last, loader._rng
+        shuffle, drop_last, seed = loader.shuffle, loader.drop_last, loader.rng
         batch_size = loader.batch_size
     else:
         x, y = np.asarray(x), np.asarray(y)

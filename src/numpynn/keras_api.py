@@ -88,6 +88,31 @@ class KerasMethods:
     metadata: dict | None = None  # JSON saved with the model (the CLI keeps class names here)
     _objective: Objective | None = None
     _compiled: dict | None = None  # compile's arguments, as saved in model files
+    _one_sample = False  # the last forward took one sample without its batch axis
+
+    # --- one sample without its batch axis -----------------------------------------------------
+    # The rule of both containers, and of predict/evaluate/train_on_batch (training.one_sample):
+    # an input with one axis fewer than the model's is one sample, and its output comes back
+    # without the batch axis, as PyTorch's layers do with an unbatched input.
+
+    def _batch_of_one(self, xs: tuple) -> tuple:
+        """``xs``, with a batch axis added if they are one sample (remembered for the output
+        and for backward)."""
+        self._one_sample = training.one_sample(self, list(xs))
+        return tuple(x[None] for x in xs) if self._one_sample else xs
+
+    def _as_given(self, out):
+        """``out`` (an array, or a list or tuple of them) without the batch axis that
+        ``_batch_of_one`` added."""
+        if not self._one_sample:
+            return out
+        return type(out)(o[0] for o in out) if isinstance(out, (list, tuple)) else out[0]
+
+    def _batched_grad(self, grad):
+        """The gradient of an unbatched output, with the batch axis back."""
+        if not self._one_sample:
+            return grad
+        return type(grad)(g[None] for g in grad) if isinstance(grad, (list, tuple)) else grad[None]
 
     @property
     def layers(self) -> list[Module]:

@@ -50,6 +50,46 @@ def test_dataloader_batches_and_errors():
         nn.data.DataLoader(x, batch_size=0)
 
 
+def test_loader_shards_split_each_global_batch():
+    x = np.arange(23)
+    single = [b.tolist() for b in nn.data.DataLoader(x, batch_size=9, shuffle=True, seed=5)]
+    shards = [
+        [
+            b.tolist()
+            for b in nn.data.DataLoader(x, batch_size=3, shuffle=True, seed=5, shard=(r, 3))
+        ]
+        for r in range(3)
+    ]
+    # step k of the three ranks together is batch k of the single loader, in rank order
+    assert [sum(step, []) for step in zip(*shards)] == single
+    assert [len(b) for b in shards[0]] == [3, 3, 2] and [len(b) for b in shards[2]] == [3, 3, 1]
+    # a last global batch smaller than the ranks is left out on every rank
+    assert len(nn.data.DataLoader(np.arange(7), batch_size=2, shard=(0, 3))) == 1
+    assert [len(b) for b in nn.data.DataLoader(np.arange(7), batch_size=2, shard=(2, 3))] == [2]
+
+
+def test_loader_shard_errors():
+    with pytest.raises(ValueError, match="seed="):
+        nn.data.DataLoader(np.arange(4), shuffle=True, shard=(0, 2))
+    with pytest.raises(ValueError, match="0 <= rank < size"):
+        nn.data.DataLoader(np.arange(4), shard=(2, 2))
+
+
+def test_a_sharded_copy_keeps_the_loaders_settings_and_draws_from_the_seed():
+    loader = nn.data.DataLoader(np.arange(23), np.arange(23), 3, shuffle=True, drop_last=True)
+    pieces = [loader.sharded(rank, 3, seed=5) for rank in range(3)]
+    assert all((p.batch_size, p.shuffle, p.drop_last) == (3, True, True) for p in pieces)
+    assert [p.rank for p in pieces] == [0, 1, 2] and loader.rng is None
+    single = nn.data.DataLoader(np.arange(23), batch_size=9, shuffle=True, drop_last=True, seed=5)
+    steps = zip(*[[xb.tolist() for xb, _ in p] for p in pieces])
+    assert [sum(step, []) for step in steps] == [b.tolist() for b in single]
+    assert [nn.data.loader.shard_piece(7, r, 3, start=10) for r in range(3)] == [
+        slice(10, 13),
+        slice(13, 15),
+        slice(15, 17),
+    ]
+
+
 # --- splitting and scaling -------------------------------------------------------------------
 
 

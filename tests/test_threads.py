@@ -1,12 +1,17 @@
-"""set_num_threads reaches NumPy's BLAS; "auto" follows the machine's load."""
+"""set_num_threads reaches NumPy's BLAS; "auto" follows the machine's load; every path split
+over threads equals its one-thread oracle and repeats itself bit for bit."""
 
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from helpers import assert_close
 
 import numpynn as nn
+from numpynn import _threads
 from numpynn._threads import auto_threads
+from numpynn.layers import _windows
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -43,3 +48,167 @@ def test_import_does_not_load_threadpoolctl():
     code = "import sys, numpynn; print('threadpoolctl' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the split over threads: every parallel path against its one-thread oracle -----------------
+
+THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # every split threshold, set to 0 to force it
+
+
+@pytest.fixture
+def split_at(monkeypatch):
+    """``split_at(n)``: n threads from now on, and every split taken whatever the size; the
+    thread count before is restored after the test."""
+    before = _threads.get_num_threads()
+    for module, name in THRESHOLDS:
+        monkeypatch.setattr(module, name, 0)
+    yield nn.set_num_threads
+    nn.set_num_threads(before)
+
+
+def run_layer(make, x, grad_seed=1):
+    """Output, input gradient and parameter gradients of a fresh seeded layer."""
+    nn.manual_seed(0)
+    layer = make().to(x.dtype)
+    out = layer(x)
+    grad = np.random.default_rng(grad_seed).standard_normal(out.shape).astype(x.dtype)
+    dx = layer.backward(grad)
+    return {
+        "output": out,
+        "dx": dx,
+        **{f"{n}.grad": p.grad.copy() for n, p in layer.named_parameters()},
+    }
+
+
+def assert_split_equals_plain(make, x, split_at, threads=2):
+    """The layer at ``threads`` against itself at one thread (the plain path, the oracle),
+    to float32 rounding: each part computes its rows by the same formula, but BLAS picks
+    its kernel, and so the order of its sums, by the size of a product (a part's is
+    smaller), and parameter gradients are summed per part, then over the parts (rtol 1e-5
+    for sums of about 10 to 1,000 float32 products, atol 1e-5 for entries near 0)."""
+    split_at(1)
+    plain = run_layer(make, x)
+    split_at(threads)
+    split = run_layer(make, x)
+    for name in plain:
+        assert_close(split[name], plain[name], 1e-5, 1e-5, f"{name} at {threads} threads")
+
+
+CONVS = {
+    "conv-channels-first": (lambda: nn.Conv2d(3, 4, 3, padding=1), (7, 3, 9, 8)),
+    "conv-channels-last-groups-stride": (
+        lambda: nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=2),
+        (6, 8, 9, 8),
+    ),
+    "conv-dilated-no-bias": (lambda: nn.Conv2d(8, 16, 3, dilation=2, bias=False), (5, 8, 9, 9)),
+    "conv1d": (lambda: nn.Conv1d(4, 6, 5, stride=2, padding="same"), (9, 4, 20)),
+}
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("case", CONVS)
+def test_conv_split_equals_one_thread(case, threads, split_at):
+    make, shape = CONVS[case]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    assert_split_equals_plain(make, x, split_at, threads)
+
+
+@pytest.mark.parametrize("case", CONVS)
+def test_conv_split_repeats_itself_bit_for_bit(case, split_at):
+    make, shape = CONVS[case]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    split_at(2)
+    first, second = run_layer(make, x), run_layer(make, x)
+    for name in first:
+        assert_close(second[name], first[name], 0, 0, f"{name}, second run")
+
+
+def test_conv_gradcheck_with_the_split(split_at):
+    split_at(2)
+    x = np.random.default_rng(0).normal(size=(4, 8, 6, 5))
+    nn.gradcheck(nn.Conv2d(8, 16, 3, padding=1, groups=2).to(np.float64), x)
+
+
+def test_the_oracle_catches_a_part_dropped_or_counted_twice(split_at, monkeypatch):
+    """Planted bugs (TESTING.md, issue 26): a split whose sum over the parts drops the last
+    part, or whose parts overlap by one row, must fail the equality with the plain path."""
+    make, shape = CONVS["conv-channels-last-groups-stride"]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    drop_last = lambda values: _threads.sum_in_order(values[:-1] or values)  # noqa: E731
+    monkeypatch.setattr(_windows, "sum_in_order", drop_last)
+    with pytest.raises(AssertionError, match="grad at 2 threads"):
+        assert_split_equals_plain(make, x, split_at)
+    monkeypatch.undo()
+    for module, name in THRESHOLDS:
+        monkeypatch.setattr(module, name, 0)
+
+    def overlapping(n, work=0, min_work=0):
+        parts = _threads.batch_parts(n, work, min_work)
+        return [slice(p.start, min(p.stop + 1, n)) for p in parts]  # one row twice
+
+    monkeypatch.setattr(_windows, "batch_parts", overlapping)
+    with pytest.raises(AssertionError, match="at 2 threads"):
+        assert_split_equals_plain(make, x, split_at)
+
+
+def test_batch_parts_cover_the_batch_once_in_order():
+    from numpynn._threads import batch_parts
+
+    try:
+        nn.set_num_threads(3)
+        for n in (6, 7, 8, 100):
+            parts = batch_parts(n)
+            assert [p.start for p in parts] == [0] + [p.stop for p in parts[:-1]]
+            assert parts[-1].stop == n and len(parts) == 3
+            assert max(p.stop - p.start for p in parts) - min(p.stop - p.start for p in parts) <= 1
+        assert batch_parts(5) == [slice(0, 3), slice(3, 5)]  # 2 rows a part at least
+        assert batch_parts(3) == [slice(0, 3)]
+        assert batch_parts(100, work=10, min_work=11) == [slice(0, 100)]
+    finally:
+        nn.set_num_threads(2)
+
+
+def test_a_part_that_fails_raises_in_the_caller_after_every_part_ended(split_at):
+    from numpynn._threads import split_batch
+
+    split_at(2)
+    ended = []
+
+    def part(rows):
+        if rows.start == 0:
+            raise ValueError("part 0 failed")
+        ended.append(rows)
+
+    with pytest.raises(ValueError, match="part 0 failed"):
+        split_batch(part, 10)
+    assert ended == [slice(5, 10)]
+
+
+def small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 3 * 3, 10),
+    )  # fmt: skip
+
+
+def fit_weights(x, y):
+    nn.manual_seed(0)
+    model = small_cnn()
+    # SGD: Adam would scale the conv bias's gradient, rounding noise under BatchNorm, to a step
+    model.compile(optimizer="sgd", loss=nn.CrossEntropyLoss())
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, seed=0)
+    return model.state_dict()
+
+
+def test_a_seeded_fit_at_two_threads_repeats_itself_exactly(split_at):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 1, 12, 12), dtype=np.float32), rng.integers(0, 10, 64)
+    split_at(2)
+    first, second = fit_weights(x, y), fit_weights(x, y)
+    split_at(1)
+    plain = fit_weights(x, y)
+    for name in first:
+        assert_close(second[name], first[name], 0, 0, f"{name}, second fit")
+        # float32 rounding of the split sums, grown over 8 SGD steps
+        assert_close(first[name], plain[name], 1e-3, 1e-4, f"{name}, against one thread")

@@ -7,7 +7,6 @@ in a terminal, written once at the end when the output is a file or a pipe.
 from __future__ import annotations
 
 import math
-import shutil
 import sys
 import time
 
@@ -77,6 +76,8 @@ def _is_terminal(file) -> bool:
 
 def _columns() -> int:
     """The terminal's width: $COLUMNS if set, else the size of the terminal, else 80."""
+    import shutil  # only when a line is drawn in a terminal: `import numpynn` stays light
+
     return shutil.get_terminal_size((80, 24)).columns
 
 

@@ -1,15 +1,36 @@
-"""How many threads NumPy's BLAS uses in this process: ``set_num_threads``, PyTorch's name.
+"""Threads: how many this process uses (``set_num_threads``, PyTorch's name), and the one
+helpers that split a batch over them (``split_batch``, ``run_parts``).
+
+Two levels share the cores. NumPy's BLAS splits each matrix product over its own threads;
+that pays for large products, but a CNN's products are small and skinny, and everything
+between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the layers that
+gain from it split their *batch* instead: ``split_batch`` runs a function over contiguous
+parts of the batch on a small persistent pool of threads, with BLAS at one thread inside
+each part (NumPy releases the GIL in BLAS and in ufuncs on large arrays, so the parts run
+at once). The parts are fixed by the batch size and the thread count, and whatever is summed
+over them (parameter gradients, BatchNorm's sums) is summed in part order: a given thread
+count repeats a run bit for bit, and at one thread there is one part, today's arithmetic.
 
 A BLAS call split over every core waits, at each of its synchronisation points, for all of
 its threads to run; on a machine whose cores are busy with other work that wait is a
 scheduler time slice, not nanoseconds. Training ``benchmarks/cnn.py``'s network on this
 project's 2-core machine under load took 10 times longer at 2 threads than at 1, and
-PyTorch slowed down the same way (benchmarks/README.md, "A busy machine").
+PyTorch slowed down the same way (benchmarks/README.md, "A busy machine"): ``"auto"`` then
+picks one thread, for both levels.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+
+_threads: int | None = None  # set by set_num_threads; None: BLAS's own count, at first use
+_pool: ThreadPoolExecutor | None = None
+_pool_workers = 0
+_inside_part = threading.local()  # a part never splits again (its pool would wait on itself)
 
 
 def auto_threads(cores: int | None = None, load: float | None = None) -> int:
@@ -25,9 +46,10 @@ def auto_threads(cores: int | None = None, load: float | None = None) -> int:
 
 
 def set_num_threads(threads: int | str = "auto") -> int:
-    """Set the threads of NumPy's BLAS (OpenBLAS, MKL or BLIS) for this process, and return
-    the count set; ``"auto"`` picks it with ``auto_threads`` (call it again when the load
-    changes). Needs ``threadpoolctl``: ``pip install "numpynn[threads]"``.
+    """Set the threads of this process, for both levels: the parts ``split_batch`` runs at
+    once, and NumPy's BLAS (OpenBLAS, MKL or BLIS) outside them; return the count set.
+    ``"auto"`` picks it with ``auto_threads`` (call it again when the load changes). Needs
+    ``threadpoolctl``: ``pip install "numpynn[threads]"``.
 
     Args:
         threads: a positive count, or ``"auto"``.
@@ -36,15 +58,158 @@ def set_num_threads(threads: int | str = "auto") -> int:
     >>> nn.set_num_threads("auto")  # doctest: +SKIP (it would change the tests' process)
     1
     """
+    global _threads
     if threads == "auto":
         threads = auto_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_num_threads: expected a positive int or 'auto', got {threads!r}")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError as error:
-        raise ImportError(
-            'set_num_threads needs threadpoolctl: pip install "numpynn[threads]"'
-        ) from error
-    threadpool_limits(threads, user_api="blas")
+    _blas().limit(threads)
+    _threads = threads
     return threads
+
+
+def get_num_threads() -> int:
+    """The threads ``split_batch`` splits work over: the count last set by
+    ``set_num_threads``, else as many as NumPy's BLAS has (1 without ``threadpoolctl``)."""
+    global _threads
+    if _threads is None:
+        _threads = _blas().count()
+    return _threads
+
+
+def batch_parts(n: int, work: int = 0, min_work: int = 0) -> list[slice]:
+    """How a batch of ``n`` is split: one contiguous slice per thread, the first ones one
+    row longer where n does not divide evenly; one slice ``slice(0, n)`` (the plain path)
+    when one thread is set, when the batch has fewer than 2 rows per thread, when ``work``
+    (the caller's measure of the call's size) is below ``min_work`` (the size from which
+    the split was measured to win, written beside the caller's threshold), or inside a
+    part already.
+
+    >>> batch_parts(5, work=10, min_work=100)
+    [slice(0, 5, None)]
+    """
+    threads = min(get_num_threads(), n // 2)
+    if threads < 2 or work < min_work or getattr(_inside_part, "active", False):
+        return [slice(0, n)]
+    size, extra = divmod(n, threads)
+    starts = [i * size + min(i, extra) for i in range(threads + 1)]
+    return [slice(a, b) for a, b in zip(starts, starts[1:])]
+
+
+def run_parts(part, parts: list[slice], *per_part) -> list:
+    """``[part(rows, *items) for rows, *items in zip(parts, *per_part)]``, the parts run at
+    once, one per thread (this thread takes the first), with BLAS at one thread inside
+    each; the results in batch order. ``per_part`` are lists with one item per part (what
+    a forward pass kept of each part, for its backward pass). One part is a plain call.
+
+    ``part`` must write only the rows it is given; whatever the caller sums over the
+    results it sums in their order (``sum_in_order``), so that a run repeats itself bit
+    for bit.
+    """
+    jobs = list(zip(parts, *per_part)) if per_part else [(rows,) for rows in parts]
+    if len(jobs) == 1:
+        return [part(*jobs[0])]
+    errors = np.geterr()  # the parts compute under the caller's np.errstate
+    with _blas().at_one_thread():
+        pool = _get_pool(len(jobs))
+        pending = [pool.submit(_run_part, part, job, errors) for job in jobs[1:]]
+        try:
+            first = _run_part(part, jobs[0], errors)  # this thread takes the first part
+        finally:
+            wait(pending)  # every part is done before BLAS gets its threads back
+    return [first] + [job.result() for job in pending]
+
+
+def split_batch(part, n: int, work: int = 0, min_work: int = 0) -> list:
+    """``part(rows)`` over contiguous slices of a batch of ``n`` rows, one per thread, at
+    once: ``run_parts(part, batch_parts(n, work, min_work))``.
+
+    >>> import numpy as np
+    >>> x = np.arange(6.0)
+    >>> sum_in_order(split_batch(lambda rows: x[rows].sum(), len(x)))
+    np.float64(15.0)
+    """
+    return run_parts(part, batch_parts(n, work, min_work))
+
+
+def sum_in_order(values: list):
+    """values[0] + values[1] + ..., left to right (a new array; values[0] when alone)."""
+    total = values[0]
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def _run_part(part, job, errors):
+    _inside_part.active = True
+    try:
+        with np.errstate(**errors):
+            return part(*job)
+    finally:
+        _inside_part.active = False
+
+
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    """The persistent pool: ``threads - 1`` workers beside the calling thread."""
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers < threads - 1:
+        if _pool is not None:
+            _pool.shutdown()
+        _pool, _pool_workers = ThreadPoolExecutor(threads - 1, "numpynn"), threads - 1
+    return _pool
+
+
+class _Blas:
+    """NumPy's BLAS through ``threadpoolctl``, found once: its thread count, set for good
+    (``limit``) or for one split (``at_one_thread``, 3 us a time); without
+    ``threadpoolctl`` a count of 1 (no split) and ``limit`` an ImportError."""
+
+    def __init__(self):
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            self.libraries = None
+            return
+        self.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+
+    def count(self) -> int:
+        if not self.libraries:
+            return 1
+        return max(library.get_num_threads() or 1 for library in self.libraries)
+
+    def limit(self, threads: int) -> None:
+        if self.libraries is None:
+            raise ImportError('set_num_threads needs threadpoolctl: pip install "numpynn[threads]"')
+        for library in self.libraries:
+            library.set_num_threads(threads)
+
+    def at_one_thread(self):
+        return _BlasAtOne(self.libraries or [])
+
+
+class _BlasAtOne:
+    """BLAS at one thread inside a ``with`` block, its count restored after."""
+
+    def __init__(self, libraries):
+        self.libraries = libraries
+
+    def __enter__(self):
+        self.before = [library.get_num_threads() for library in self.libraries]
+        for library in self.libraries:
+            library.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for library, threads in zip(self.libraries, self.before):
+            library.set_num_threads(threads)
+            if hasattr(library, "clear_controlling_thread"):
+                library.clear_controlling_thread()
+
+
+_blas_found: _Blas | None = None
+
+
+def _blas() -> _Blas:
+    global _blas_found
+    if _blas_found is None:
+        _blas_found = _Blas()
+    return _blas_found

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpynn._threads import batch_parts, run_parts, sum_in_order
 from numpynn.functional import same_padding
 
 
@@ -253,7 +254,7 @@ def im2col(x: np.ndarray, pads, kernel, stride, dilation=(1, 1)) -> np.ndarray:
 
 
 def col2im(
-    shape: tuple, dtype, value_at, kernel, stride, dilation=(1, 1), axes=(2, 3), like=None
+    shape: tuple, dtype, value_at, kernel, stride, dilation=(1, 1), axes=(2, 3), like=None, out=None
 ) -> np.ndarray:
     """The adjoint of ``sliding_windows`` and ``im2col``: a new array of ``shape`` (the
     padded input's) where every window's values are added back where the window came from,
@@ -268,12 +269,15 @@ def col2im(
     written once instead of added to zeros, and ``slot`` is their place in the result, which
     ``value_at`` may fill itself to save a copy (max-pool's backward: 10 to 25% faster);
     otherwise ``slot`` is None. The result has the memory order of ``like`` if given (a
-    channels-last image gets a channels-last gradient), else C order.
+    channels-last image gets a channels-last gradient), else C order; ``out`` (zeros, of
+    ``shape``), if given, receives it (a part of a batch's gradient, ``conv2d_backward``).
     """
     out_size = window_counts(shape, kernel, stride, dilation, axes)
     tiles = tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
     tiles = tiles and all(shape[axis] == n * k for axis, n, k in zip(axes, out_size, kernel))
-    if like is None:
+    if out is not None:
+        pass
+    elif like is None:
         out = (np.empty if tiles else np.zeros)(shape, dtype=dtype)
     else:
         out = (np.empty_like if tiles else np.zeros_like)(like, dtype=dtype, shape=shape)
@@ -286,3 +290,187 @@ def col2im(
         elif (value := value_at(a, b, slot)) is not slot:
             slot[...] = value
     return out
+
+
+# --- convolution as products with the columns ----------------------------------------------------
+
+# The multiply-adds of a convolution (N*OH*OW * KH*KW*C * O) from which its batch is split
+# over the threads (``_threads.batch_parts``): measured with benchmarks/threads.py (see
+# benchmarks/README.md, "Threads").
+CONV_SPLIT_FROM = 4_000_000
+
+
+def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False):
+    """y = W·cols + b, one product per group, the columns cols = im2col(x) as (g,
+    N*OH*OW, KH*KW*C/g) rows; the batch split over the threads (``run_parts``). Return
+    (y (N, O, OH, OW), the columns of each part, the parts).
+
+    ``channels_last``: write y channels-last in memory, (N, OH, OW, O), shown as (N, O, OH,
+    OW): the products then write rows of channels, and the layers up to the next
+    convolution (ReLU, BatchNorm, pooling) follow the memory order of their input, so the
+    image is never transposed inside the stack. Below 16 channels, or for one sample,
+    channels-first is faster (NumPy's loops over so few channels are short;
+    benchmarks/README.md, "Channels-last images and BatchNorm").
+    """
+    kernel, stride, dilation = window
+    n, o = len(x), weight.shape[0]
+    oh, ow = (output_size(s, p, k, st, d) for s, p, k, st, d in zip(x.shape[2:], pads, *window))
+    kernels = weight_as_kernels(weight, groups)  # (g, O/g, KH*KW*C/g)
+    out = np.empty((n, oh, ow, o) if channels_last else (n, o, oh * ow), weight.dtype)
+
+    def forward_part(rows):
+        cols = group_columns(x[rows], pads, kernel, stride, dilation, groups)
+        if channels_last:
+            _products_plus_bias_channels_last(cols, kernels, bias, out[rows])
+        else:
+            _products_plus_bias_channels_first(cols, kernels, bias, out[rows])
+        return cols
+
+    parts = batch_parts(n, n * oh * ow * kernels.shape[2] * o, CONV_SPLIT_FROM)
+    cols = run_parts(forward_part, parts)
+    shown = out.transpose(0, 3, 1, 2) if channels_last else out.reshape(n, o, oh, ow)
+    return shown, cols, parts
+
+
+def conv2d_backward(grad, cols, parts, weight, input_shape, pads, window, groups=1, last=False):
+    """The gradients of y = W·cols + b: dW = dyᵀ·cols and db = sum(dy), summed over the
+    batch parts in order, and dx = col2im(dy·W) (None when ``input_shape`` is None, for a
+    first layer). ``cols`` and ``parts`` are ``conv2d_forward``'s; dx is channels-last in
+    memory if ``last`` (as the input was), else C order: as a transposed view, the layers
+    below would read it strided (max-pool's backward took 5.1 ms instead of 3.8 on
+    benchmarks/cnn.py). Return (dx, dW, db).
+
+    col2im adds dy·W back one kernel offset's (N*OH*OW, C) slab at a time, into a
+    channels-last image so that each slab is one contiguous product (measured on
+    benchmarks/cnn.py: 54 -> 39 ms a step, profiled, against one product followed by a
+    strided col2im).
+    """
+    kernel, stride, dilation = window
+    kernels = weight_as_kernels(weight, groups)
+    dx = None
+    if input_shape is not None:
+        n, c, h, w = input_shape
+        (top, bottom), (left, right) = pads
+        padded = np.zeros((n, h + top + bottom, w + left + right, c), grad.dtype)
+        dx = crop(padded, pads, axes=(1, 2)).transpose(0, 3, 1, 2)
+        dx_copy = None if last else np.empty(input_shape, grad.dtype)
+
+    def backward_part(rows, cols_part):
+        dy = output_as_rows(grad[rows], groups)  # (g, n*OH*OW, O/g)
+        if input_shape is not None:
+            slabs = _input_grad_slabs(dy, kernels, kernel, grad[rows].shape, c)
+            part = padded[rows]
+            col2im(part.shape, grad.dtype, slabs, kernel, stride, dilation, (1, 2), out=part)
+            if dx_copy is not None:
+                dx_copy[rows] = dx[rows]
+        return dy.mT @ cols_part, dy.sum(axis=1).reshape(-1)
+
+    grads = run_parts(backward_part, parts, cols)
+    dW = kernels_as_weight(sum_in_order([g[0] for g in grads]), weight.shape)
+    if input_shape is not None and not last:
+        dx = dx_copy
+    return dx, dW, sum_in_order([g[1] for g in grads])
+
+
+def weight_as_kernels(weight: np.ndarray, groups: int) -> np.ndarray:
+    """The weight (O, C/g, KH, KW) as (g, O/g, KH*KW*C/g), in the column order of
+    ``group_columns`` (kernel offset, then channel)."""
+    o = weight.shape[0]
+    return weight.transpose(0, 2, 3, 1).reshape(groups, o // groups, -1)
+
+
+def kernels_as_weight(kernels: np.ndarray, shape: tuple) -> np.ndarray:
+    """The inverse of ``weight_as_kernels``: (g, O/g, KH*KW*C/g) to the weight's ``shape``."""
+    o, c, kh, kw = shape
+    return kernels.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+
+
+def group_columns(x, pads, kernel, stride, dilation, groups):
+    """im2col per group: (g, N*OH*OW, KH*KW*C/g), columns by kernel offset then channel."""
+    cols = im2col(x, pads, kernel, stride, dilation)
+    cols = cols.reshape(len(cols), kernel[0] * kernel[1], groups, -1).transpose(2, 0, 1, 3)
+    return cols.reshape(groups, len(cols[0]), -1)
+
+
+def output_as_rows(images: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, OH, OW) images as (g, N*OH*OW, O/g) rows: a view of channels-last memory;
+    from channels-first memory, the transpose of a copy that moves runs of OH*OW numbers
+    (a copy straight to channels-last moves single numbers: 1.1 ms against 0.4 for the
+    second convolution of benchmarks/cnn.py)."""
+    n, o, oh, ow = images.shape
+    if is_channels_last(images):
+        rows = images.transpose(0, 2, 3, 1).reshape(n * oh * ow, groups, o // groups)
+        return rows.transpose(1, 0, 2)
+    rows_t = np.ascontiguousarray(images.reshape(n, o, -1).transpose(1, 0, 2))
+    return rows_t.reshape(groups, o // groups, -1).mT
+
+
+def _products_plus_bias_channels_last(cols, kernels, bias, out) -> None:
+    """out (N, OH, OW, O) = cols·Wᵀ + b, the products written in place for one group;
+    the bias added along rows of OH*OW*O numbers (the bias repeated OH*OW times)."""
+    g, m, _ = cols.shape
+    rows = out.reshape(m, -1)
+    if g == 1:
+        np.matmul(cols[0], kernels[0].T, out=rows)
+    else:
+        rows[...] = (cols @ kernels.mT).transpose(1, 0, 2).reshape(m, -1)
+    if bias is not None:
+        out.reshape(len(out), -1)[...] += np.tile(bias, m // len(out))
+
+
+def _products_plus_bias_channels_first(cols, kernels, bias, out) -> None:
+    """out (N, O, OH*OW) = W·colsᵀ + b: products (g, O/g, N*OH*OW) moved to (N, O, OH*OW)
+    with the bias added in one pass that moves runs of OH*OW numbers."""
+    products = kernels @ cols.mT
+    o = products.shape[0] * products.shape[1]
+    b = bias[:, None] if bias is not None else products.dtype.type(0)
+    np.add(products.reshape(o, len(out), -1).transpose(1, 0, 2), b, out=out)
+
+
+def _input_grad_slabs(dy, kernels, kernel, out_shape, channels):
+    """``slab_at(a, b, slot)`` for ``col2im``: dy·W[:, :, a, b], the gradient of the
+    inputs that kernel offset (a, b) read, as (N, OH, OW, C)."""
+    g, per_group = kernels.shape[:2]
+    kernels = kernels.reshape(g, per_group, *kernel, -1)
+    n, _, oh, ow = out_shape
+
+    def slab_at(a, b, slot):
+        slab = dy @ kernels[:, :, a, b, :]  # (g, N*OH*OW, C/g)
+        return slab.transpose(1, 0, 2).reshape(n, oh, ow, channels)
+
+    return slab_at
+
+
+# --- per-channel arithmetic on (N, C, ...) arrays, in either memory order -----------------------
+
+
+def _is_channels_last_only(a: np.ndarray) -> bool:
+    """Channels-last in memory and not also channels-first (C, or H*W, above 1)."""
+    return a.ndim == 4 and not a.flags.c_contiguous and is_channels_last(a)
+
+
+def channel_sums(a: np.ndarray) -> np.ndarray:
+    """The (C,) sums of ``a`` (N, C, ...) over every axis but the channels'.
+
+    Channels-last images are summed as (N, H*W*C) rows, by one product with a vector of
+    ones (BLAS, over whole rows), then over the H*W positions: NumPy's reductions over
+    such memory run C numbers at a time (one pass over 128x32x28x28: 0.7 ms against 1.9).
+    """
+    if _is_channels_last_only(a):
+        n, c, h, w = a.shape
+        rows = a.transpose(0, 2, 3, 1).reshape(n, -1)
+        return (np.ones(n, a.dtype) @ rows).reshape(h * w, c).sum(axis=0)
+    return a.reshape(a.shape[0], a.shape[1], -1).sum(axis=(0, 2))
+
+
+def per_channel(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The (C,) ``values`` shaped to broadcast over ``like`` (N, C, ...) along its channels.
+
+    For channels-last images, a (C, H, W) array laid out as (H, W, C), ``values`` repeated
+    H*W times: NumPy's loops then run over whole rows of H*W*C numbers, not over C numbers
+    at a time (see ``channel_sums``); else a (C, 1, ...) view.
+    """
+    if _is_channels_last_only(like):
+        _, c, h, w = like.shape
+        return np.tile(values, h * w).reshape(h, w, c).transpose(2, 0, 1)
+    return values.reshape((-1,) + (1,) * (like.ndim - 2))

@@ -1,13 +1,13 @@
 """Convolution: Conv2d on (N, C, H, W), Conv1d on (N, C, L), and Keras's Conv2D.
 
-The forward pass is one matrix product per group, out = W·cols + b: the flattened kernels
+The forward pass is one matrix product per group, y = W·cols + b: the flattened kernels
 times the input's windows copied side by side ("im2col", one row per output position). The
 backward pass gets dW = dyᵀ·cols from one more product, and the input gradient as
-dcols = dy·W added back under the windows ("col2im"), one kernel offset at a time so that
-each offset's slab is one contiguous product. The windows (sizes, padding, im2col, col2im)
-are ``layers/_windows.py``'s, shared with the pools. No loop runs over the batch or over
-output positions. With 16 or more output channels the output is channels-last in memory,
-shown as (N, O, OH, OW) (see the note above ``_plus_bias_channels_last``).
+dcols = dy·W added back under the windows ("col2im"). The kernels (``conv2d_forward``,
+``conv2d_backward``) and the windows live in ``layers/_windows.py``, shared with the pools;
+they split the batch over the threads (``_threads.run_parts``). No loop runs over the batch
+or over output positions. With 16 or more output channels the output is channels-last in
+memory, shown as (N, O, OH, OW).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ import numpy as np
 
 from numpynn import init
 from numpynn._config import Seed, get_rng
-from numpynn.layers._windows import Windowed, col2im, crop, im2col, is_channels_last
+from numpynn.layers._windows import (
+    Windowed,
+    conv2d_backward,
+    conv2d_forward,
+    is_channels_last,
+)
 from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
@@ -120,78 +125,41 @@ class Conv2d(Windowed, Module):
 
     def forward(self, x):
         x = x.reshape(self._as_2d(x.shape))
-        n, _, h, w = x.shape
-        self.pads, (oh, ow) = self._geometry((h, w))
-        self.padded_shape = (n, h + sum(self.pads[0]), w + sum(self.pads[1]), self.in_channels)
-        self.input_channels_last = is_channels_last(x)  # the gradient goes back in x's order
-        self.cols = self._columns(x)  # (g, N*OH*OW, KH*KW*C/g): one row per output position
-        W, b = self._kernels(), self.bias
-        if self.out_channels >= self.channels_last_from and n > 1:
-            out = _plus_bias_channels_last(self.cols @ W.mT, b, n)  # out = cols·Wᵀ + b
-        else:
-            out = _plus_bias_channels_first(W @ self.cols.mT, b, n)  # out = (W·colsᵀ)ᵀ + b
-        return self._as_given(out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2))
-
-    def backward_params(self, grad):
-        self._parameter_grads(grad.reshape(self._as_2d(grad.shape)))
+        self.pads = self._geometry(x.shape[2:])[0]
+        self.input_shape, self.input_channels_last = x.shape, is_channels_last(x)
+        # y = W·cols + b, cols = im2col(x): the windows side by side, one row per position
+        channels_last = self.out_channels >= self.channels_last_from and len(x) > 1
+        bias = None if self.bias is None else self.bias.data
+        y, self.cols, self.parts = conv2d_forward(
+            x, self._weight_2d(), bias, self.pads, self._window(), self.groups, channels_last
+        )
+        return self._as_given(y)
 
     def backward(self, grad):
-        grad = grad.reshape(self._as_2d(grad.shape))
-        n, _, oh, ow = grad.shape
-        grad_rows = self._parameter_grads(grad)  # (g, N*OH*OW, O/g)
-        # dx = col2im(dy·W), one kernel offset's (N*OH*OW, C) slab at a time, into a
-        # channels-last image so that each slab is contiguous (measured on benchmarks/cnn.py:
-        # 54 -> 39 ms a step, profiled, against one product followed by a strided col2im)
-        slab_at = self._input_grad_slabs(grad_rows, (n, oh, ow))
-        k, s, d = self.kernel_size, self.stride, self.dilation
-        dx = col2im(self.padded_shape, grad.dtype, slab_at, k, s, d, axes=(1, 2))
-        dx = crop(dx, self.pads, axes=(1, 2)).transpose(0, 3, 1, 2)
-        # in the memory order of the input: as a transposed view, the layers below would
-        # read it strided (max-pool's backward took 5.1 ms instead of 3.8 on benchmarks/cnn.py)
-        return self._as_given(dx if self.input_channels_last else np.ascontiguousarray(dx))
+        return self._gradients(grad, input_grad=True)
 
-    def _parameter_grads(self, grad):
-        """Add dW = dyᵀ·cols and db = sum(dy); return dy as (g, N*OH*OW, O/g) rows, which
-        the input gradient needs too."""
-        grad_rows = _as_rows(grad, self.groups)  # (g, N*OH*OW, O/g)
+    def backward_params(self, grad):
+        self._gradients(grad, input_grad=False)
+
+    def _gradients(self, grad, input_grad):
+        """Add dW = dyᵀ·cols and db = sum(dy) to the parameters' gradients; return
+        dx = col2im(dy·W) if ``input_grad``."""
+        dx, dW, db = conv2d_backward(
+            grad.reshape(self._as_2d(grad.shape)), self.cols, self.parts, self._weight_2d(),
+            self.input_shape if input_grad else None, self.pads, self._window(), self.groups,
+            self.input_channels_last,
+        )  # fmt: skip
+        self.weight.grad += dW.reshape(self.weight.shape)
         if self.bias is not None:
-            self.bias.grad += grad_rows.sum(axis=1).reshape(-1)
-        self.weight.grad += self._as_weight(grad_rows.mT @ self.cols)
-        return grad_rows
+            self.bias.grad += db
+        return None if dx is None else self._as_given(dx)
 
-    # --- layouts: the weight and the columns as the products want them -----------------------
+    def _weight_2d(self) -> np.ndarray:
+        """The weight as (O, C/g, KH, KW) (a Conv1d's (O, C/g, K) at height 1)."""
+        return self.weight.data.reshape(self.out_channels, -1, *self.kernel_size)
 
-    def _columns(self, x):
-        """im2col per group: (g, N*OH*OW, KH*KW*C/g), columns by kernel offset then channel."""
-        cols = im2col(x, self.pads, self.kernel_size, self.stride, self.dilation)
-        g, kernel_taps = self.groups, self.kernel_size[0] * self.kernel_size[1]
-        cols = cols.reshape(len(cols), kernel_taps, g, -1).transpose(2, 0, 1, 3)
-        return cols.reshape(g, len(cols[0]), -1)
-
-    def _kernels(self) -> np.ndarray:
-        """The weight as (g, O/g, KH*KW*C/g), in the column order of ``cols``."""
-        weight = self.weight.data.reshape(self.out_channels, -1, *self.kernel_size)
-        return weight.transpose(0, 2, 3, 1).reshape(
-            self.groups, self.out_channels // self.groups, -1
-        )
-
-    def _as_weight(self, kernels: np.ndarray) -> np.ndarray:
-        """The inverse of ``_kernels``: (g, O/g, KH*KW*C/g) to the weight's shape."""
-        kh, kw = self.kernel_size
-        kernels = kernels.reshape(self.out_channels, kh, kw, -1).transpose(0, 3, 1, 2)
-        return kernels.reshape(self.weight.shape)
-
-    def _input_grad_slabs(self, grad_rows, out_size):
-        """``slab_at(a, b, slot)`` for ``col2im``: dy·W[:, :, a, b], the gradient of the
-        inputs that kernel offset (a, b) read, as (N, OH, OW, C)."""
-        g, kh, kw = self.groups, *self.kernel_size
-        kernels = self._kernels().reshape(g, self.out_channels // g, kh, kw, -1)
-
-        def slab_at(a, b, slot):
-            slab = grad_rows @ kernels[:, :, a, b, :]  # (g, N*OH*OW, C/g)
-            return slab.transpose(1, 0, 2).reshape(*out_size, self.in_channels)
-
-        return slab_at
+    def _window(self) -> tuple:
+        return self.kernel_size, self.stride, self.dilation
 
     # --- description -------------------------------------------------------------------------
 
@@ -217,48 +185,6 @@ class Conv2d(Windowed, Module):
     def describe(self):
         k = "x".join(map(str, self._shown(self.kernel_size)))
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels}, k={k})"
-
-
-# The output's memory order is chosen by its channel count: from ``channels_last_from``
-# channels on, channels-last (N, OH, OW, O), shown as (N, O, OH, OW) through a transposed
-# view: the products write rows of channels, and the layers up to the next convolution
-# (ReLU, BatchNorm, pooling, dropout) follow the memory order of their input, so the image
-# is never transposed inside the stack. Below it, and for a single sample, channels-first,
-# where NumPy's loops over so few channels would be short and nothing is gained
-# (benchmarks/README.md, "Channels-last images and BatchNorm").
-
-
-def _plus_bias_channels_last(products: np.ndarray, bias, n: int) -> np.ndarray:
-    """The per-group products (g, N*OH*OW, O/g) plus the bias as one (N*OH*OW, O) array
-    (in place for one group)."""
-    g, m, per_group = products.shape
-    out = products[0] if g == 1 else products.transpose(1, 0, 2).reshape(m, g * per_group)
-    if bias is not None:  # along rows of OH*OW*O numbers, the bias repeated OH*OW times
-        out.reshape(n, -1)[...] += np.tile(bias.data, m // n)
-    return out
-
-
-def _plus_bias_channels_first(products: np.ndarray, bias, n: int) -> np.ndarray:
-    """The per-group products (g, O/g, N*OH*OW) plus the bias, in (N, O, OH*OW) memory,
-    returned as its (N, OH*OW, O) transpose: one pass that moves runs of OH*OW numbers."""
-    o = products.shape[0] * products.shape[1]
-    out = np.empty((n, o, products.shape[2] // n), dtype=products.dtype)
-    b = bias.data[:, None] if bias is not None else products.dtype.type(0)
-    np.add(products.reshape(o, n, -1).transpose(1, 0, 2), b, out=out)
-    return out.transpose(0, 2, 1)
-
-
-def _as_rows(images: np.ndarray, groups: int) -> np.ndarray:
-    """(N, O, OH, OW) images as (g, N*OH*OW, O/g) rows: a view of channels-last memory;
-    from channels-first memory, the transpose of a copy that moves runs of OH*OW numbers
-    (a copy straight to channels-last moves single numbers: 1.1 ms against 0.4 for the
-    second convolution of benchmarks/cnn.py)."""
-    n, o, oh, ow = images.shape
-    if is_channels_last(images):
-        rows = images.transpose(0, 2, 3, 1).reshape(n * oh * ow, groups, o // groups)
-        return rows.transpose(1, 0, 2)
-    rows_t = np.ascontiguousarray(images.reshape(n, o, -1).transpose(1, 0, 2))
-    return rows_t.reshape(groups, o // groups, -1).mT
 
 
 class Conv1d(Conv2d):

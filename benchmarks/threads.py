@@ -1,0 +1,111 @@
+"""Where splitting the batch over threads wins: each layer family at three settings, in turn.
+
+- ``blas``: today's default before the split existed: no split, BLAS at every core;
+- ``one``: ``set_num_threads(1)``, no split and BLAS at one thread (the oracle's arithmetic);
+- ``split``: ``set_num_threads(cores)`` with the split forced on at every size (the
+  thresholds set to 0), BLAS at one thread inside each part.
+
+The three take turns in every repetition; the figures are medians of wall-clock and CPU
+time (this process's, all threads), and the paired median of split / blas and split / one.
+On a machine shared with other work the wall clock of a split waits for a free core, so
+read the load average printed beside the figures.
+
+    python benchmarks/threads.py                    # every workload, 15 repetitions
+    python benchmarks/threads.py --only conv2,relu2 --reps 31
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+from ab import WORKLOADS as AB_WORKLOADS
+from ab import layer_workload
+
+import numpynn as nn
+from numpynn import _threads
+from numpynn.layers import _windows
+
+THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # (module, name) of every split threshold
+
+WORKLOADS = {
+    "conv1": AB_WORKLOADS["conv1"],
+    "conv2": AB_WORKLOADS["conv2"],
+    "conv32": AB_WORKLOADS["conv32"],
+    "conv2-b32": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (32, 8, 14, 14)),
+    "conv2-b8": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (8, 8, 14, 14)),
+    "maxpool1": AB_WORKLOADS["maxpool1"],
+    "maxpool2": AB_WORKLOADS["maxpool2"],
+    "batchnorm": AB_WORKLOADS["batchnorm"],
+    "relu1": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
+    "relu2": layer_workload(lambda m: m.ReLU(), (128, 16, 14, 14)),
+    "linear-b128": layer_workload(lambda m: m.Linear(784, 128), (128, 784)),
+    "linear-b1024": layer_workload(lambda m: m.Linear(784, 256), (1024, 784)),
+    "cnn-step": AB_WORKLOADS["cnn-step"],
+    "example-cnn-step": AB_WORKLOADS["example-cnn-step"],
+}
+
+
+def setting(name: str, cores: int):
+    """Switch this process to a setting (see the module's docstring)."""
+    if name == "blas":
+        nn.set_num_threads(cores)
+        _threads._threads = 1  # no split, BLAS left at every core: the code before the split
+    else:
+        nn.set_num_threads(1 if name == "one" else cores)
+    for module, threshold in THRESHOLDS:
+        default = getattr(module, "_default_" + threshold, getattr(module, threshold))
+        setattr(module, "_default_" + threshold, default)
+        setattr(module, threshold, 0 if name == "split" else default)
+
+
+def measure(name: str, reps: int, cores: int) -> dict:
+    _, run = WORKLOADS[name](nn)
+    wall = {s: [] for s in ("blas", "one", "split")}
+    cpu = {s: [] for s in wall}
+    for s in wall:  # warm-up
+        setting(s, cores)
+        run()
+    for _ in range(reps):
+        for s in wall:
+            setting(s, cores)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run()
+            wall[s].append(time.perf_counter() - start)
+            cpu[s].append(time.process_time() - start_cpu)
+    return {"wall": wall, "cpu": cpu}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(WORKLOADS))
+    parser.add_argument("--reps", type=int, default=15)
+    args = parser.parse_args(argv)
+    cores = os.cpu_count() or 1
+    print(f"{cores} cores; load average {os.getloadavg()[0]:.2f} at the start")
+    print(
+        f"{'workload':18s} {'blas ms':>8s} {'one ms':>8s} {'split ms':>8s} "
+        f"{'split/blas':>10s} {'split/one':>9s} | cpu ms: {'blas':>7s} {'one':>7s} {'split':>7s}"
+    )
+    for name in args.only.split(","):
+        t = measure(name, args.reps, cores)
+        wall = {s: 1e3 * float(np.median(v)) for s, v in t["wall"].items()}
+        cpu = {s: 1e3 * float(np.median(v)) for s, v in t["cpu"].items()}
+        paired = {
+            b: float(np.median(np.divide(t["wall"]["split"], t["wall"][b])))
+            for b in ("blas", "one")
+        }
+        print(
+            f"{name:18s} {wall['blas']:8.3f} {wall['one']:8.3f} {wall['split']:8.3f} "
+            f"{paired['blas']:10.2f} {paired['one']:9.2f} | cpu ms: {cpu['blas']:7.3f} "
+            f"{cpu['one']:7.3f} {cpu['split']:7.3f}",
+            flush=True,
+        )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    setting("one", cores)
+
+
+if __name__ == "__main__":
+    main()

@@ -228,7 +228,8 @@ class KerasMethods:
         self, x, y, batch_size=None, verbose: int = 1, sample_weight=None, return_dict=False
     ):
         """The loss (and metrics) on ``x``, ``y``: a float, a list ``[loss, metric, ...]``, or
-        with ``return_dict`` a dict by name."""
+        with ``return_dict`` a dict by name. ``x`` may be one sample without its batch axis
+        (``y`` then its target), as for ``predict``."""
         objective = self._compiled_objective("evaluate")
         logs = training.evaluate(
             self, x, y, loss=objective, batch_size=batch_size, sample_weight=sample_weight,
@@ -237,11 +238,14 @@ class KerasMethods:
         return _result(logs, return_dict)
 
     def predict(self, x, batch_size: int | None = None, verbose: int = 0):
-        """The outputs for ``x`` in eval mode (Dropout off)."""
+        """The outputs for ``x`` in eval mode (Dropout off). One sample without its batch axis
+        (one axis fewer than the model's input: ``(64,)``, ``(C, H, W)``, ``(T, F)``) gives
+        its output without the batch axis, as ``model(x)`` and PyTorch's layers do."""
         return training.predict(self, x, batch_size=batch_size, verbose=verbose)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimisation step on one batch; its loss (and metrics)."""
+        """One optimisation step on one batch (or one sample without its batch axis); its
+        loss (and metrics)."""
         objective = self._compiled_objective("train_on_batch")
         logs = training.train_on_batch(
             self, x, y, loss=objective, optimizer=self._optimizer_for(x),
@@ -259,6 +263,7 @@ class KerasMethods:
         return _result(logs, return_dict)
 
     def predict_on_batch(self, x):
+        """The outputs for one batch (or one sample without its batch axis), at once."""
         return training.predict(
             self, x, batch_size=max(len(training.input_arrays(self, x, "x")[0]), 1)
         )

@@ -35,6 +35,8 @@ class Sequential(KerasMethods, Module):
     output comes back without the batch axis, as in PyTorch.
     """
 
+    kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
+
     def __init__(self, *layers: Module, name: str | None = None):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
@@ -141,6 +143,8 @@ class Sequential(KerasMethods, Module):
         try:
             for layer in self._layers:
                 x = layer(x)
+                if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
+                    self.kept_outputs.append((layer, x))
         except ValueError as error:
             if not self._one_sample:
                 raise

@@ -34,6 +34,7 @@ from numpynn._checks import numeric_array
 from numpynn._config import Seed, get_rng
 from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger, Progress
 from numpynn.data import DataLoader
+from numpynn.diagnostics import Diagnostics
 from numpynn.module import Module
 from numpynn.objective import Objective, sample_weights
 
@@ -113,6 +114,9 @@ def fit(
         if model.stop_training:
             break
     hooks.on_train_end({})
+    for callback in callbacks or []:
+        if isinstance(callback, Diagnostics):
+            history.diagnostics = callback.results
     return history
 
 

@@ -34,6 +34,7 @@ LAYERS = [
     {"keras"},
 ]
 LAYERS[0].update({"_checks", "_threads"})  # input checks (issue 13); BLAS threads (issue 18)
+LAYERS[0].add("_progress")  # the one progress line (issue 24)
 
 
 def layer_of(module_name: str) -> int:

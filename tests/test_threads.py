@@ -11,7 +11,7 @@ from helpers import assert_close
 import numpynn as nn
 from numpynn import _threads
 from numpynn._threads import auto_threads
-from numpynn.layers import _windows
+from numpynn.layers import _windows, activation, pooling
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -52,7 +52,11 @@ def test_import_does_not_load_threadpoolctl():
 
 # --- the split over threads: every parallel path against its one-thread oracle -----------------
 
-THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # every split threshold, set to 0 to force it
+THRESHOLDS = [  # every split threshold, set to 0 to force the split
+    (_windows, "CONV_SPLIT_FROM"),
+    (pooling, "POOL_SPLIT_FROM"),
+    (activation, "ELEMENTWISE_SPLIT_FROM"),
+]
 
 
 @pytest.fixture
@@ -105,17 +109,44 @@ CONVS = {
 }
 
 
+SPLIT = {
+    **CONVS,
+    "maxpool": (lambda: nn.MaxPool2d(2), (6, 3, 8, 8)),
+    "maxpool-overlapping-padded": (lambda: nn.MaxPool2d(3, 2, 1), (7, 16, 9, 8)),
+    "maxpool1d": (lambda: nn.MaxPool1d(3, 2), (5, 4, 11)),
+    "avgpool": (lambda: nn.AvgPool2d(2, 1), (6, 3, 7, 8)),
+    "relu": (lambda: nn.ReLU(), (9, 5, 4)),
+}
+
+
+def channels_last(x):
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 @pytest.mark.parametrize("threads", [2, 3])
-@pytest.mark.parametrize("case", CONVS)
-def test_conv_split_equals_one_thread(case, threads, split_at):
-    make, shape = CONVS[case]
+@pytest.mark.parametrize("case", SPLIT)
+def test_split_equals_one_thread(case, threads, split_at):
+    make, shape = SPLIT[case]
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     assert_split_equals_plain(make, x, split_at, threads)
+    if x.ndim == 4:  # a convolution's output, channels-last in memory
+        assert_split_equals_plain(make, channels_last(x), split_at, threads)
 
 
-@pytest.mark.parametrize("case", CONVS)
-def test_conv_split_repeats_itself_bit_for_bit(case, split_at):
-    make, shape = CONVS[case]
+@pytest.mark.parametrize("case", SPLIT)
+def test_every_case_is_split_forward_and_backward(case, split_at, monkeypatch):
+    """The tests above compare something: the split runs, two parts a pass."""
+    make, shape = SPLIT[case]
+    parts_run, run_part = [], _threads._run_part
+    monkeypatch.setattr(_threads, "_run_part", lambda *a: parts_run.append(1) or run_part(*a))
+    split_at(2)
+    run_layer(make, np.random.default_rng(0).standard_normal(shape, dtype=np.float32))
+    assert len(parts_run) == 4
+
+
+@pytest.mark.parametrize("case", SPLIT)
+def test_split_repeats_itself_bit_for_bit(case, split_at):
+    make, shape = SPLIT[case]
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     split_at(2)
     first, second = run_layer(make, x), run_layer(make, x)
@@ -123,10 +154,15 @@ def test_conv_split_repeats_itself_bit_for_bit(case, split_at):
         assert_close(second[name], first[name], 0, 0, f"{name}, second run")
 
 
-def test_conv_gradcheck_with_the_split(split_at):
+@pytest.mark.parametrize(
+    "make",
+    [lambda: nn.Conv2d(8, 16, 3, padding=1, groups=2), lambda: nn.MaxPool2d(3, 2, 1)],
+    ids=["conv", "maxpool"],
+)
+def test_gradcheck_with_the_split(make, split_at):
     split_at(2)
     x = np.random.default_rng(0).normal(size=(4, 8, 6, 5))
-    nn.gradcheck(nn.Conv2d(8, 16, 3, padding=1, groups=2).to(np.float64), x)
+    nn.gradcheck(make().to(np.float64), x)
 
 
 def test_the_oracle_catches_a_part_dropped_or_counted_twice(split_at, monkeypatch):

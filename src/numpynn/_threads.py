@@ -132,6 +132,27 @@ def split_batch(part, n: int, work: int = 0, min_work: int = 0) -> list:
     return run_parts(part, batch_parts(n, work, min_work))
 
 
+def elementwise_in_parts(ufuncs, *arrays: np.ndarray, min_size: int = 0) -> np.ndarray:
+    """``ufuncs(*arrays, out=out)`` into a new array ``out`` laid out as ``arrays[0]``,
+    computed over batch parts at once when it has ``min_size`` elements or more (each
+    element is computed the same way in any part: the result is the same bit for bit).
+
+    >>> import numpy as np
+    >>> elementwise_in_parts(lambda x, out: np.maximum(x, 0, out=out), np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    out = np.empty_like(arrays[0], dtype=np.result_type(*arrays))
+    if out.size < min_size or out.ndim == 0:
+        ufuncs(*arrays, out=out)
+        return out
+
+    def part(rows):
+        ufuncs(*(a[rows] for a in arrays), out=out[rows])
+
+    split_batch(part, len(out))
+    return out
+
+
 def sum_in_order(values: list):
     """values[0] + values[1] + ..., left to right (a new array; values[0] when alone)."""
     total = values[0]

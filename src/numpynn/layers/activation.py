@@ -13,7 +13,12 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import names
+from numpynn._threads import elementwise_in_parts
 from numpynn.module import Module
+
+# The elements of an activation's input from which its batch is split over the threads:
+# measured with benchmarks/threads.py (benchmarks/README.md, "Threads").
+ELEMENTWISE_SPLIT_FROM = 500_000
 
 
 class LogitGradient:
@@ -49,11 +54,21 @@ class ReLU(Module):
     """
 
     def forward(self, x):
-        self.out = np.maximum(x, 0)  # the next layer keeps it anyway: no memory of its own
+        # y = max(x, 0), kept: the next layer keeps it anyway (no memory of its own)
+        self.out = elementwise_in_parts(_relu, x, min_size=ELEMENTWISE_SPLIT_FROM)
         return self.out
 
     def backward(self, grad):
-        return grad * (self.out > 0)  # out > 0 exactly where x > 0: the input's sign
+        # dx = dy where y > 0 (exactly where x > 0: the input's sign), else 0
+        return elementwise_in_parts(_relu_grad, grad, self.out, min_size=ELEMENTWISE_SPLIT_FROM)
+
+
+def _relu(x, out):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_grad(grad, y, out):
+    return np.multiply(grad, y > 0, out=out)
 
 
 @names.register("activation", "leaky_relu", negative_slope=0.2)  # Keras's slope

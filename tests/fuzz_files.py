@@ -1,7 +1,9 @@
-"""Fuzzing of model files and IDX files, run by test_fuzz.py in a subprocess whose address
-space is limited (RLIMIT_AS): a file that made the reader allocate far beyond its size would
-end in a MemoryError there, and fail. Each mutated file must load or raise the library's own
-error (ModelFileError, IDXError); anything else is a failure that hypothesis shrinks.
+"""Fuzzing of model files, safetensors files and IDX files, run by test_fuzz.py in a
+subprocess whose address space is limited (RLIMIT_AS): a file that made the reader allocate
+far beyond its size would end in a MemoryError there, and fail. Each mutated file must load
+or raise the library's own error (ModelFileError, SafetensorsError, IDXError); anything else
+is a failure that hypothesis shrinks. A safetensors file that our reader accepts must also be
+accepted, with the same arrays, by the safetensors package's Rust reader, when installed.
 
 Not collected by pytest on its own (the name does not start with test_).
 """
@@ -11,6 +13,7 @@ import io as stdio
 import json
 import os
 import pathlib
+import struct
 import tempfile
 import zipfile
 
@@ -19,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numpynn as nn
-from numpynn import io
+from numpynn import io, safetensors_io
 
 FUZZ = settings(
     max_examples=int(os.environ.get("NUMPYNN_FUZZ_EXAMPLES", "80")),
@@ -28,6 +31,8 @@ FUZZ = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+# safetensors files are small and quick to read: more examples for the same time
+MANY = settings(FUZZ, max_examples=int(os.environ.get("NUMPYNN_FUZZ_EXAMPLES", "80")) * 6)
 FOLDER = pathlib.Path(tempfile.mkdtemp(prefix="numpynn-fuzz-"))
 
 
@@ -211,3 +216,116 @@ def test_idx_headers_claiming_any_shape(shape, body):
     header = bytes([0, 0, 0x0E, len(shape)]) + np.array(shape, ">u4").tobytes()
     read_idx(header + body, "")
     read_idx(gzip.compress(header + body), ".gz")
+
+
+def _safetensors_file() -> bytes:
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    path = FOLDER / "base.safetensors"
+    nn.save_weights(model, path)
+    return path.read_bytes()
+
+
+SAFETENSORS = _safetensors_file()
+(ST_LENGTH,) = struct.unpack("<Q", SAFETENSORS[:8])
+ST_HEADER = json.loads(SAFETENSORS[8 : 8 + ST_LENGTH])
+ST_DATA = SAFETENSORS[8 + ST_LENGTH :]
+try:
+    from safetensors import deserialize as rust_deserialize
+except ImportError:  # the check against the Rust reader is skipped, the rest still runs
+    rust_deserialize = None
+
+
+def stored_bytes(array: np.ndarray, dtype: str) -> bytes:
+    """The bytes a tensor of safetensors ``dtype`` holds for what we read as ``array``."""
+    if dtype == "BF16":
+        return (array.view(np.uint32) >> 16).astype("<u2").tobytes()
+    return array.astype(array.dtype.newbyteorder("<")).tobytes()
+
+
+def load_safetensors(data: bytes):
+    """load_file and load_weights on ``data``: the arrays or a SafetensorsError (and, from
+    load_weights, a ModelFileError with the model unchanged); nothing else."""
+    path = FOLDER / "mutated.safetensors"
+    path.write_bytes(data)
+    try:
+        arrays, _ = safetensors_io.load_file(path)
+    except safetensors_io.SafetensorsError:
+        arrays = None
+    if arrays is not None and rust_deserialize is not None:
+        theirs = dict(rust_deserialize(data))  # the Rust reader accepts it too, and agrees
+        assert theirs.keys() == arrays.keys()
+        for key, value in arrays.items():
+            tensor = theirs[key]
+            assert list(value.shape) == tensor["shape"], key
+            assert stored_bytes(value, tensor["dtype"]) == bytes(tensor["data"]), key
+    target = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    before = {k: v.copy() for k, v in target.state_dict().items()}
+    try:
+        nn.load_weights(target, path)
+    except (io.ModelFileError, safetensors_io.SafetensorsError):
+        after = target.state_dict()
+        assert all(np.array_equal(before[k], after[k], equal_nan=True) for k in before)
+
+
+@MANY
+@given(changes=flips)
+def test_safetensors_with_flipped_bytes(changes):
+    load_safetensors(flipped(SAFETENSORS, changes))
+
+
+@MANY
+@given(where=positions, inserted=st.binary(max_size=64))
+def test_safetensors_truncated_or_with_inserted_bytes(where, inserted):
+    i = at(SAFETENSORS, where)
+    load_safetensors(
+        SAFETENSORS[:i] + inserted + SAFETENSORS[i + (not inserted) * len(SAFETENSORS) :]
+    )
+
+
+ST_PLACES = list(nodes(ST_HEADER))[1:]
+st_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.integers(0, 200)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=10)
+    | st.sampled_from(
+        sorted(safetensors_io.DTYPES) + ["F8_E5M2", "U32", "0.weight", "__metadata__"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["dtype", "shape", "data_offsets", "x"]), children)
+    ),
+    max_leaves=8,
+)
+
+
+@MANY
+@given(place=st.sampled_from(ST_PLACES), value=st_values, length_change=st.integers(-9, 9))
+def test_safetensors_with_a_mutated_json_header(place, value, length_change):
+    header = json.loads(json.dumps(ST_HEADER))
+    parent = header
+    for key in place[:-1]:
+        parent = parent[key]
+    parent[place[-1]] = value
+    text = json.dumps(header).encode()
+    length = max(0, len(text) + length_change * (length_change % 3 == 0))
+    load_safetensors(struct.pack("<Q", length) + text + ST_DATA)
+
+
+@MANY
+@given(
+    shapes=st.lists(st.lists(st.integers(0, 2**40), max_size=3), min_size=1, max_size=3),
+    dtypes=st.lists(st.sampled_from(sorted(safetensors_io.DTYPES)), min_size=3, max_size=3),
+    cuts=st.lists(st.integers(0, 64), min_size=4, max_size=4),
+    body=st.binary(max_size=64),
+)
+def test_safetensors_headers_claiming_any_shape_and_range(shapes, dtypes, cuts, body):
+    cuts = sorted(cuts)
+    header = {
+        f"t{i}": {"dtype": dtype, "shape": shape, "data_offsets": [cuts[i], cuts[i + 1]]}
+        for i, (shape, dtype) in enumerate(zip(shapes, dtypes))
+    }
+    text = json.dumps(header).encode()
+    load_safetensors(struct.pack("<Q", len(text)) + text + body)

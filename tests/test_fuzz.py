@@ -1,5 +1,6 @@
 """Fuzzing under a memory limit: fuzz_files.py run in a subprocess whose address space is
-capped at 1 GiB (model and IDX files mutated by hypothesis; only the library's own errors)."""
+capped at 1 GiB (model, safetensors and IDX files mutated by hypothesis; only the library's own
+errors)."""
 
 import os
 import pathlib
@@ -17,7 +18,7 @@ def limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
 
 
-def test_mutated_model_and_idx_files_give_only_library_errors_under_a_memory_limit():
+def test_mutated_model_safetensors_and_idx_files_give_only_library_errors_under_a_memory_limit():
     here = pathlib.Path(__file__).parent
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(

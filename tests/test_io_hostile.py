@@ -10,7 +10,7 @@ import pytest
 from helpers import peak_allocation
 
 import numpynn as nn
-from numpynn import io
+from numpynn import io, safetensors_io
 
 
 def trained(tmp_path, optimizer="adam"):
@@ -307,7 +307,16 @@ BAD_MODELS = {
     ),
     "nan": (set_array("weights/0.weight", np.full((6, 4), np.nan, np.float32)), "NaN or infinite"),
     "inf": (set_array("weights/2.bias", np.array([1, np.inf, 0], np.float32)), "NaN or infinite"),
-    "variance": (set_array("weights/1.running_var", -np.ones(6, np.float32)), "negative variances"),
+    "variance": (
+        set_array("weights/1.running_var", np.array([1, 1, -0.5, 1, 1, 1], np.float32)),
+        r"the tensor 'running_var' of layer '1' \(BatchNorm1d\(6.*\) holds 1 negative "
+        r"variances \(first -0.5 at \(2,\)\)",
+    ),
+    "nan-mean": (
+        set_array("weights/1.running_mean", np.array([0, 0, 0, 0, 0, np.nan], np.float32)),
+        r"the tensor 'running_mean' of layer '1' \(BatchNorm1d\(6.*\) holds 1 NaN or infinite "
+        r"values \(first at \(5,\)\)",
+    ),
     "int-bias": (set_array("weights/0.bias", np.zeros(6, np.int32)), "mismatched: 0.bias"),
     "complex": (set_array("weights/0.bias", np.zeros(6, np.complex64)), "not numeric"),
 }
@@ -317,6 +326,36 @@ BAD_MODELS = {
 def test_invalid_architectures_and_weights(tmp_path, change, message):
     _, good = trained(tmp_path)
     fails(changed(tmp_path, good, change), message)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_negative_or_non_finite_statistics_are_refused_by_load_weights(tmp_path, suffix):
+    """BatchNorm's running variance and Normalization's variance: a negative one would be
+    used as if positive; load_weights refuses it, naming the layer and the tensor, and changes
+    nothing."""
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    model = nn.Sequential(nn.Normalization(), nn.Linear(3, 4), nn.BatchNorm1d(4))
+    model[0].adapt(x)
+    cases = [
+        ("2.running_var", 3, -1.0, "'running_var' of layer '2' \\(BatchNorm1d.*negative"),
+        ("0.variance", 0, -2.0, "'variance' of layer '0' \\(Normalization.*negative"),
+        ("2.running_mean", 1, np.inf, "'running_mean' of layer '2'.*NaN or infinite"),
+    ]
+    for key, index, value, message in cases:
+        state = model.state_dict()
+        state[key][index] = value
+        other = nn.Sequential(nn.Normalization(mean=np.zeros(3), variance=np.ones(3)),
+                              nn.Linear(3, 4), nn.BatchNorm1d(4))  # fmt: skip
+        before = other.state_dict()
+        path = tmp_path / f"w{suffix}"
+        if suffix == ".npz":
+            nn.save_weights(model, path)
+            write(path, {**entries_of(path), f"weights/{key}": state[key]})
+        else:
+            safetensors_io.save_file(state, path)
+        with pytest.raises(io.ModelFileError, match=message):
+            other.load_weights(path)
+        assert all(np.array_equal(before[k], v) for k, v in other.state_dict().items())
 
 
 def test_an_abstract_layer_is_refused_at_load_time(tmp_path):

@@ -225,3 +225,63 @@ def test_linear_gradients_do_not_depend_on_the_memory_order_of_its_arrays(rng):
         np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-12)
         results.append(layer.weight.data.copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+# --- the one call path ---------------------------------------------------------------------
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_no_layer_of_the_library_overrides_the_call():
+    # one path for every layer: build, input check (real numbers), symbolic recording
+    import numpynn.keras  # noqa: F401  (every Keras spelling loaded)
+
+    library = [c for c in _subclasses(nn.Module) if c.__module__.startswith("numpynn")]
+    assert len(library) > 50
+    assert [c.__qualname__ for c in library if "__call__" in vars(c)] == []
+
+
+class Scaled(nn.Module):
+    """forward(x, scale=1.0, *, shift=0.0): options after the input reach forward."""
+
+    def forward(self, x, scale=1.0, *, shift=0.0):
+        return x * scale + shift
+
+
+def test_call_passes_positional_and_keyword_options_to_forward():
+    x = np.ones(2)
+    np.testing.assert_array_equal(Scaled()(x, 3.0, shift=1.0), [4.0, 4.0])
+    np.testing.assert_array_equal(Scaled()([1.0, 1.0], shift=2.0), [3.0, 3.0])
+    with pytest.raises(TypeError, match=r"Scaled\(\): expected real numbers"):
+        Scaled()(x.astype(complex), shift=1.0)  # the slow path checks as the fast one
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: nn.LSTM(2, 3)(x, lengths=np.array([2])),
+        lambda x: nn.MultiheadAttention(2, 1)(x, x, x, need_weights=False),
+        lambda x: nn.TransformerEncoderLayer(2, 1, 4, dropout=0.0)(x, is_causal=True),
+    ],
+    ids=["LSTM", "MultiheadAttention", "TransformerEncoderLayer"],
+)
+def test_sequence_layers_check_real_numbers_through_the_common_call(call):
+    with pytest.raises(TypeError, match=r"expected real numbers, got complex128"):
+        call(np.ones((2, 1, 2), dtype=complex))
+
+
+def test_recorded_options_are_replayed_and_saved(tmp_path):
+    inputs = nn.Input(shape=(4, 6))
+    layer = nn.TransformerEncoderLayer(6, 2, 8, dropout=0.0, batch_first=True, seed=0)
+    model = nn.Model(inputs, layer(inputs, is_causal=True))
+    x = np.random.default_rng(0).standard_normal((2, 4, 6)).astype(np.float32)
+    np.testing.assert_array_equal(model(x), layer(x, is_causal=True))
+    assert not np.array_equal(model(x), layer(x))  # the option reached the layer
+    nn.save_model(model, tmp_path / "causal.npz")
+    np.testing.assert_array_equal(nn.load_model(tmp_path / "causal.npz")(x), model(x))
+    with pytest.raises(TypeError, match=r"src_mask= must be a constant .* got ndarray"):
+        layer(inputs, src_mask=np.zeros((4, 4), bool))

@@ -32,7 +32,7 @@ def test_history_plot_has_a_panel_per_quantity(tmp_path):
         )
     one = opens(nn.plot.plot_history({"loss": [1, 0.5]}, tmp_path / "one.png"))
     two = opens(nn.plot.plot_history(history, tmp_path / "two.png", title="run"))
-    assert two[0] > 1.6 * one[0]  # two panels side by side
+    assert two[1] > 1.6 * one[1] and two[0] < 1.2 * one[0]  # two panels, one above the other
     with pytest.raises(ValueError, match="holds no values"):
         nn.plot.plot_history({}, tmp_path / "none.png")
 
@@ -84,7 +84,7 @@ def test_samples_are_drawn_as_the_data_is_and_say_the_labels_are_predictions(tmp
     assert heading.startswith("digits\n") and "predicted class" in heading and "true" in heading
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in titled] == ["0", "7\n(true 1)", "2"]
-    assert [ax.title.get_color() for ax in titled] == ["black", "red", "black"]
+    assert [ax.title.get_color() for ax in titled] == ["black", "#b3261e", "black"]
     image = titled[0].get_images()[0]
     assert image.get_cmap().name == "gray"  # high values light, as in the data
     assert image.get_clim() == (float(digits.min()), float(digits.max()))
@@ -115,3 +115,25 @@ def test_history_epoch_ticks_are_whole_numbers(tmp_path, figures, epochs):
     low, high = ax.get_xlim()
     ticks = [t for t in ax.get_xticks() if low <= t <= high]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def smallest_text_on_a_phone(fig, path) -> float:
+    """The height in CSS pixels of the figure's smallest text when a page shows the PNG
+    ``path`` at phone width (``plot.PHONE`` pixels, or its own width if narrower)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    with Image.open(path) as png:
+        scale = min(1.0, nn.plot.PHONE / png.size[0])
+    return min(sizes) * 100 / 72 * scale  # points to pixels at the saved 100 dpi
+
+
+def test_curves_and_captions_are_readable_at_phone_width(tmp_path, figures):
+    history = {"loss": [1.0, 0.6, 0.4], "accuracy": [0.5, 0.7, 0.8], "val_loss": [1, 0.7, 0.5]}
+    path = nn.plot.plot_history(history, tmp_path / "h.png", title="digits: training")
+    assert smallest_text_on_a_phone(figures[-1], path) >= 10
+    x = nn.data.load_digits(flat=False).x[:32, 0]
+    labels, predictions = np.arange(32) % 10, np.arange(32) % 7
+    title = "digits: the model's predictions for the first 32 test samples"
+    path = nn.plot.plot_images(x, tmp_path / "s.png", labels, predictions, title=title)
+    assert smallest_text_on_a_phone(figures[-1], path) >= 10

@@ -8,6 +8,7 @@ NumPy's global ``np.random`` state is never touched, so other code cannot distur
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from typing import TypeAlias
 
@@ -63,8 +64,9 @@ def get_rng(seed: Seed = None) -> np.random.Generator:
         rng = np.random.default_rng(int(seed))
     else:
         raise TypeError(f"seed: expected an int, a numpy.random.Generator or None, got {seed!r}")
-    if _draw_budget is not None and not isinstance(rng, _LimitedGenerator):
-        return _LimitedGenerator(rng.bit_generator)  # the same stream, counted
+    limited = _draw_budget is not None and _limited_generator_class()
+    if limited and not isinstance(rng, limited):
+        return limited(rng.bit_generator)  # the same stream, counted
     return rng
 
 
@@ -94,35 +96,43 @@ def draw_limit(count: int):
         _draw_budget = saved
 
 
-class _LimitedGenerator(np.random.Generator):
-    """A Generator on the same bit stream whose draws are charged to ``_draw_budget``."""
+@functools.cache
+def _limited_generator_class() -> type:
+    """Made on first use: subclassing ``np.random.Generator`` imports ``numpy.random``,
+    which ``import numpynn`` otherwise leaves for later (about 8 ms)."""
 
-    def _charge(self, size) -> None:
-        count = 1 if size is None else int(np.prod(size, dtype=object))
-        if _draw_budget is not None:
-            if count > _draw_budget[0]:
-                raise DrawLimitError(f"{count} random numbers asked for, {_draw_budget[0]} left")
-            _draw_budget[0] -= count
+    class _LimitedGenerator(np.random.Generator):
+        """A Generator on the same bit stream whose draws are charged to ``_draw_budget``."""
 
-    def random(self, size=None, *args, **kwargs):
-        self._charge(size)
-        return super().random(size, *args, **kwargs)
+        def _charge(self, size) -> None:
+            count = 1 if size is None else int(np.prod(size, dtype=object))
+            if _draw_budget is not None:
+                if count > _draw_budget[0]:
+                    left = _draw_budget[0]
+                    raise DrawLimitError(f"{count} random numbers asked for, {left} left")
+                _draw_budget[0] -= count
 
-    def standard_normal(self, size=None, *args, **kwargs):
-        self._charge(size)
-        return super().standard_normal(size, *args, **kwargs)
+        def random(self, size=None, *args, **kwargs):
+            self._charge(size)
+            return super().random(size, *args, **kwargs)
 
-    def uniform(self, low=0.0, high=1.0, size=None):
-        self._charge(size)
-        return super().uniform(low, high, size)
+        def standard_normal(self, size=None, *args, **kwargs):
+            self._charge(size)
+            return super().standard_normal(size, *args, **kwargs)
 
-    def normal(self, loc=0.0, scale=1.0, size=None):
-        self._charge(size)
-        return super().normal(loc, scale, size)
+        def uniform(self, low=0.0, high=1.0, size=None):
+            self._charge(size)
+            return super().uniform(low, high, size)
 
-    def integers(self, low, high=None, size=None, *args, **kwargs):
-        self._charge(size)
-        return super().integers(low, high, size, *args, **kwargs)
+        def normal(self, loc=0.0, scale=1.0, size=None):
+            self._charge(size)
+            return super().normal(loc, scale, size)
+
+        def integers(self, low, high=None, size=None, *args, **kwargs):
+            self._charge(size)
+            return super().integers(low, high, size, *args, **kwargs)
+
+    return _LimitedGenerator
 
 
 # The number of ranks as the launchers announce it: MPICH/Intel MPI (and srun's PMI-2),

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import stat
 import time
 import zlib
@@ -94,6 +93,8 @@ def _target(path) -> str:
 
 
 def _host() -> str:
+    import socket  # here: 3 ms of `import numpynn` for a name only a save needs
+
     return f"{zlib.crc32(socket.gethostname().encode()) & 0xFFFF:04x}"
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import string
 import sys
 import time
 
@@ -324,6 +323,8 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self.tracker = _Tracker(self.mode)
+        import string  # here, not at the top: `import numpynn` stays light
+
         fields = {name for _, name, _, _ in string.Formatter().parse(self.filepath) if name}
         wanted = sorted(f for f in fields if f.startswith("val_"))
         if wanted and not self.params.get("do_validation", True):

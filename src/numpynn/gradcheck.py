@@ -9,6 +9,12 @@ random, signed upstream gradient g: an all-ones g would hide sign errors.
 Loss (``f(pred, target)`` then ``f.backward(g)``), or your own object with ``__call__`` and
 ``backward``. Modules are cast to float64 for the check and restored afterwards.
 
+gradcheck is the witness of every backward pass, so it is itself tested as TESTING.md's
+"Test the oracles and the wiring too" asks (tests/test_gradcheck.py): at the default
+tolerances it must reject a gradient off by 5e-4 relative, a backward that ignores the
+upstream values (right only for an all-ones upstream), two output positions swapped, and a
+gradient missing for a parameter or the input; and accept correct layers of every kind.
+
 Use it on your own layers:
 
 >>> import numpy as np, numpynn as nn

@@ -331,9 +331,10 @@ def _read_weights(model: Module, archive, path, convert: bool) -> dict:
     weights = {}
     for name, have in targets.items():
         value = archive.read(f"weights/{name}")
+        problem = value_problem(name, value)
+        if problem:
+            raise ModelFileError(f"{path}: {describe_tensor(model, name)} {problem}")
         if value.dtype.kind == "f":
-            if not np.isfinite(value).all():
-                raise ModelFileError(f"{path}: the weight {name!r} holds NaN or infinite values")
             if value.dtype not in (np.float32, np.float64):
                 value = value.astype(np.float32)  # float16 files: numpynn computes in 32 or 64
             if convert and value.dtype != have.dtype:
@@ -343,10 +344,42 @@ def _read_weights(model: Module, archive, path, convert: bool) -> dict:
                     raise ModelFileError(f"{path}: the weight {name!r} overflows {have.dtype}")
         elif value.dtype != have.dtype:
             raise ModelFileError(f"{path}: {name!r} is {value.dtype}, expected {have.dtype}")
-        if name.rsplit(".", 1)[-1] == "running_var" and (value < 0).any():
-            raise ModelFileError(f"{path}: {name!r} holds negative variances")
         weights[name] = value
     return weights
+
+
+VARIANCES = ("running_var", "variance")  # BatchNorm's and Normalization's buffers
+
+
+def value_problem(name: str, value: np.ndarray) -> str | None:
+    """What is wrong with the stored values of the weight or buffer ``name``, or None: NaN or
+    infinity anywhere, or a negative variance (a BatchNorm would take the square root of it,
+    or use its absolute value as if it were positive)."""
+    if value.dtype.kind != "f":
+        return None
+    finite = np.isfinite(value)
+    if not finite.all():
+        return f"holds {int(np.sum(~finite))} NaN or infinite values (first at {_first(~finite)})"
+    if name.rsplit(".", 1)[-1] in VARIANCES and (value < 0).any():
+        return (
+            f"holds {int(np.sum(value < 0))} negative variances (first {value[value < 0][0]} "
+            f"at {_first(value < 0)}); a variance is never below 0"
+        )
+    return None
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def describe_tensor(model: Module, name: str) -> str:
+    """``name`` and the layer that holds it: "the tensor 'running_var' of layer '1'
+    (BatchNorm1d(4))"."""
+    prefix, _, local = name.rpartition(".")
+    layer = dict(model.named_modules()).get(prefix)
+    where = f"layer {prefix!r}" if prefix else "the model"
+    shown = f" ({layer.describe()})" if layer is not None else ""
+    return f"the tensor {local!r} of {where}{shown}"
 
 
 def _check_types(header: dict, path) -> None:

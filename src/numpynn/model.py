@@ -84,7 +84,15 @@ class Model(KerasMethods, Module):
             yield self._names.of[layer], layer
 
     def _tensor_name(self, t: SymbolicTensor) -> str:
-        return self._names.of[t if t.layer is None else t.layer]
+        """An Input's or a layer's name; ``lstm_1[1]`` for the second output of a layer
+        with several."""
+        name = self._names.of[t if t.layer is None else t.layer]
+        return name if t.index is None else f"{name}[{t.index}]"
+
+    def _tensor_ref(self, t: SymbolicTensor):
+        """How a file refers to a tensor: its name, or [name, index] for one of several."""
+        name = self._names.of[t if t.layer is None else t.layer]
+        return name if t.index is None else [name, t.index]
 
     @property
     def input_names(self) -> list[str]:
@@ -119,9 +127,15 @@ class Model(KerasMethods, Module):
 
     def forward(self, *xs):
         self._input_shapes = [(x.shape, x.dtype) for x in xs]
+        self._output_shapes = {}  # of the outputs of layers with several, for zero gradients
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         for node in self._nodes:
-            values[id(node)] = node.layer(*[values[id(t)] for t in node.inputs])
+            out = node.layer(*[values[id(t)] for t in node.inputs], **node.options)
+            values[id(node)] = out
+            if node.outputs:  # a layer with several outputs: each is a tensor of the graph
+                for t, value in zip(node.outputs, out):
+                    values[id(t)] = value
+                    self._output_shapes[id(t)] = (value.shape, value.dtype)
         outputs = [values[id(t)] for t in self.outputs]
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -136,7 +150,7 @@ class Model(KerasMethods, Module):
         for t, g in zip(self.outputs, grads):
             _accumulate(pending, t, g)
         for node in reversed(self._nodes):
-            g = pending.pop(id(node), None)
+            g = self._output_grads(node, pending)
             if g is None:
                 continue  # no output below this node received a gradient
             input_grads = node.layer.backward(g)
@@ -150,6 +164,19 @@ class Model(KerasMethods, Module):
         ]
         return tuple(result) if self.multi_input else result[0]
 
+    def _output_grads(self, node, pending):
+        """The gradient of a node's output; for a layer with several outputs, a list with
+        one per output (zeros for an output nothing used), or None if none has one."""
+        if not node.outputs:
+            return pending.pop(id(node), None)
+        grads = [pending.pop(id(t), None) for t in node.outputs]
+        if all(g is None for g in grads):
+            return None
+        return [
+            np.zeros(*self._output_shapes[id(t)]) if g is None else g
+            for t, g in zip(node.outputs, grads)
+        ]
+
     def output_shape(self, input_shape):
         shapes = list(input_shape) if self.multi_input else [input_shape]
         known = {id(t): tuple(s) for t, s in zip(self.inputs, shapes)}
@@ -158,21 +185,16 @@ class Model(KerasMethods, Module):
             known[id(node)] = node.layer.output_shape(
                 tuple(args) if node.layer.multi_input else args[0]
             )
+            known.update((id(t), shape) for t, shape in zip(node.outputs, known[id(node)]))
         outputs = [known[id(t)] for t in self.outputs]
         return outputs[0] if len(outputs) == 1 else outputs
-
-    def _call_symbolic(self, inputs):
-        if len(self.outputs) > 1:
-            raise ValueError(
-                f"{self.describe()}: a model with several outputs cannot yet be called inside "
-                "another graph"
-            )
-        return super()._call_symbolic(inputs)
 
     def output_layer(self, index: int = 0) -> Module | None:
         """The layer that makes output ``index``, if that output is used nowhere else."""
         t = self.outputs[index]
-        if t.layer is None or t in self._consumed or sum(o is t for o in self.outputs) > 1:
+        if t.layer is None or t.node is not None or t in self._consumed:
+            return None  # an Input, or one output of several of its layer
+        if sum(o is t for o in self.outputs) > 1:
             return None  # its gradient also comes from elsewhere
         return t.layer
 
@@ -198,7 +220,9 @@ class Model(KerasMethods, Module):
         for node in self._nodes:
             entry = names.serialize(node.layer)
             entry["name"] = self.layer_name(node.layer)
-            entry["inbound"] = [self._tensor_name(t) for t in node.inputs]
+            entry["inbound"] = [self._tensor_ref(t) for t in node.inputs]
+            if node.options:
+                entry["options"] = dict(node.options)
             layers.append(entry)
         return {
             "name": self.name,
@@ -206,7 +230,7 @@ class Model(KerasMethods, Module):
                 {"name": self._names.of[t], "shape": list(t.shape[1:])} for t in self.inputs
             ],
             "layers": layers,
-            "outputs": [self._tensor_name(t) for t in self.outputs],
+            "outputs": [self._tensor_ref(t) for t in self.outputs],
         }
 
     @classmethod
@@ -220,14 +244,25 @@ class Model(KerasMethods, Module):
             for entry in config["layers"]:
                 layer = names.deserialize("layer", entry)
                 layer.name = entry["name"]
-                args = [tensors[ref] for ref in entry["inbound"]]
-                tensors[entry["name"]] = layer(*args)
-            outputs = [tensors[ref] for ref in config["outputs"]]
+                args = [_lookup(tensors, ref) for ref in entry["inbound"]]
+                tensors[entry["name"]] = layer(*args, **entry.get("options", {}))
+            outputs = [_lookup(tensors, ref) for ref in config["outputs"]]
         except KeyError as missing:
             raise ValueError(
                 f"the model's graph refers to {missing}, which it does not define"
             ) from None
         return cls(inputs, outputs, name=config.get("name"))
+
+
+def _lookup(tensors: dict, ref):
+    """The tensor a file's reference names: ``"dense_1"``, or ``["lstm_1", 1]``."""
+    if isinstance(ref, str):
+        return tensors[ref]
+    name, index = ref
+    outputs = tensors[name]
+    if not isinstance(outputs, list) or not 0 <= index < len(outputs):
+        raise KeyError(f"{name}[{index}]")
+    return outputs[index]
 
 
 def _graph_names(inputs, layers) -> LayerNames:
@@ -259,7 +294,7 @@ def _topological_order(outputs, inputs) -> list[SymbolicTensor]:
     done: set[int] = set()
     order: list[SymbolicTensor] = []
     for output in outputs:
-        stack = [(output, False)]
+        stack = [(output.node or output, False)]
         while stack:
             t, expanded = stack.pop()
             if id(t) in done:
@@ -275,5 +310,6 @@ def _topological_order(outputs, inputs) -> list[SymbolicTensor]:
                     "among the model's inputs"
                 )
             stack.append((t, True))
-            stack.extend((parent, False) for parent in reversed(t.inputs) if id(parent) not in done)
+            parents = [p.node or p for p in reversed(t.inputs)]  # a layer's call, not its outputs
+            stack.extend((parent, False) for parent in parents if id(parent) not in done)
     return order

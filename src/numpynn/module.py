@@ -6,6 +6,14 @@ A layer subclasses ``Module`` and writes two methods:
 - ``backward(grad)`` returns dLoss/dx and *adds* dLoss/dparam into ``param.grad``
   (``param.grad += g``, or ``param.add_grad(np.matmul, a, b)``, which skips the temporary).
 
+One form for every layer: ``backward`` takes one gradient per output of ``forward`` (an
+array, or a list for a layer with several outputs, such as a Keras LSTM with
+``return_state=True``) and returns one gradient per input: an array, or for a layer with
+several inputs (``multi_input``) a tuple in the inputs' order, always, even when two
+inputs are the same array (the caller adds them, as a graph does). The PyTorch-style
+recurrent layers mirror their ``forward(x, hx)``: ``backward(grad_output, grad_state)``
+returns ``(grad_input, grad_initial_state)``.
+
 Parameters are found by walking the module's attributes in the order they were assigned
 (Parameters, Modules, and lists, tuples and dicts of them); there is no registration call.
 Arrays named in the class attribute ``buffers`` (running statistics) are saved and loaded
@@ -180,35 +188,50 @@ class Module:
         is costly (Linear, Conv2d) overrides it; by default it is ``backward``."""
         self.backward(grad)
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs, **options):
         """Build on the first input if needed, check the input, run ``forward``.
 
+        The one call path of every layer. As PyTorch's ``Module.__call__`` forwards
+        ``*args, **kwargs``, the arguments after the layer's input, positional or keyword
+        (an LSTM's ``hx`` and ``lengths=``, attention masks), go to ``forward`` unchanged. A
+        layer with several inputs (``multi_input``: merges, attention's query, key and value)
+        takes them as its positional arguments or, as in Keras, as one list:
+        ``nn.Add()([a, b])``; its options then come by keyword.
+
         On symbolic tensors (``nn.Input``) nothing is computed: the call is recorded for a
-        functional ``Model``. A layer with several inputs takes them as arguments or, as in
-        Keras, as one list: ``nn.Add()([a, b])``.
+        functional ``Model``, with its keyword options (constants only).
         """
-        if len(inputs) == 1 and type(inputs[0]) is np.ndarray and not self.multi_input:
-            if self.built:  # the common case, with nothing else to decide
+        if not options and len(inputs) == 1 and type(inputs[0]) is np.ndarray:
+            if self.built and not self.multi_input:  # the common case: nothing else to decide
                 return self.forward(self.check_input(check_real(inputs[0], self)))
-        if self.multi_input and len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
-            inputs = tuple(inputs[0])
-        if not self.multi_input and len(inputs) != 1:
-            raise TypeError(f"{self.describe()}: takes one input, got {len(inputs)}")
-        if any(isinstance(x, SymbolicTensor) for x in inputs):
-            return self._call_symbolic(inputs)
         if self.multi_input:
-            xs = tuple(check_real(np.asarray(x), self) for x in inputs)
+            if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+                inputs = tuple(inputs[0])
+            xs, extra = inputs, ()
+        elif not inputs:
+            raise TypeError(f"{self.describe()}: expected an input, got none")
+        else:
+            xs, extra = inputs[:1], inputs[1:]
+        if any(isinstance(x, SymbolicTensor) for x in inputs):
+            if extra:
+                raise TypeError(
+                    f"{self.describe()}: takes one symbolic input, got {len(inputs)} "
+                    "positional arguments; pass options by keyword"
+                )
+            return self._call_symbolic(xs, options)
+        if self.multi_input:
+            xs = tuple(check_real(np.asarray(x), self) for x in xs)
             if not self.built:
                 self.build(tuple(x.shape for x in xs))
-            return self.forward(*self.check_input(xs))
-        x = check_real(np.asarray(inputs[0]), self)
+            return self.forward(*self.check_input(xs), **options)
+        x = check_real(np.asarray(xs[0]), self)
         if not self.built:
             self.build(x.shape)
-        return self.forward(self.check_input(x))
+        return self.forward(self.check_input(x), *extra, **options)
 
-    def _call_symbolic(self, inputs) -> SymbolicTensor:
+    def _call_symbolic(self, inputs, options=None) -> SymbolicTensor | list[SymbolicTensor]:
         """Record this call in a functional graph (see ``numpynn.symbolic``)."""
-        return record_call(self, inputs)
+        return record_call(self, inputs, options)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create the parameters from the first input's shape (lazy layers only)."""

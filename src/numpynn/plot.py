@@ -1,5 +1,9 @@
 """Pictures of training: curves from a History, a confusion matrix, a grid of images.
 
+The curves and the image grid are drawn narrow (about 5 inches, 500 pixels) with text of at
+least 11 points, so that they stay readable when a page shows them at phone width (350 CSS
+pixels: 11-point text is then about 11 pixels high).
+
 Needs matplotlib (``pip install "numpynn[plot]"``), imported only when a plot is made,
 through its object-oriented API (``Figure``), so no global pyplot state or interactive
 backend is touched. Each function writes a PNG atomically and returns its path.
@@ -14,6 +18,7 @@ True
 from __future__ import annotations
 
 import os
+import textwrap
 
 import numpy as np
 
@@ -34,6 +39,18 @@ def _integer_ticks(axis) -> None:
     axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
+FONT = 11  # points: the smallest text in the curves and the image grid
+PHONE = 350  # CSS pixels: the width at which a report shows a picture on a phone
+
+
+def _readable(ax) -> None:
+    """Tick labels, axis labels and title of ``ax`` at sizes readable on a phone."""
+    ax.tick_params(labelsize=FONT)
+    ax.xaxis.label.set_fontsize(FONT + 1)
+    ax.yaxis.label.set_fontsize(FONT + 1)
+    ax.title.set_fontsize(FONT + 2)
+
+
 def _save(fig, path) -> str:
     path = os.fspath(path)
     with atomic_write(path) as file:
@@ -44,15 +61,16 @@ def _save(fig, path) -> str:
 def plot_history(
     history, path, title: str | None = None, xlabel: str = "epoch", step: int = 1
 ) -> str:
-    """One panel per quantity (loss, then each metric), training and validation curves.
-    ``history`` is a History (``fit``'s result) or its ``.history`` dict; point i is drawn
-    at x = (i + 1) * ``step``."""
+    """One panel per quantity (loss, then each metric), training and validation curves,
+    stacked in one column. ``history`` is a History (``fit``'s result) or its ``.history``
+    dict; point i is drawn at x = (i + 1) * ``step``."""
     logs = getattr(history, "history", history)
     quantities = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
     if not quantities:
         raise ValueError("plot_history: the history holds no values")
-    fig = _figure(figsize=(5 * len(quantities), 3.6))
-    for ax, key in zip(np.atleast_1d(fig.subplots(1, len(quantities))), quantities):
+    fig = _figure(figsize=(5, 3.4 * len(quantities) + 0.4), layout="constrained")
+    fig.get_layout_engine().set(h_pad=0.1, hspace=0.05)  # inches: room between the panels
+    for ax, key in zip(np.atleast_1d(fig.subplots(len(quantities), 1)), quantities):
         epochs = np.arange(1, len(logs[key]) + 1) * step
         ax.plot(epochs, logs[key], marker="o", markersize=3, label="training")
         if f"val_{key}" in logs:
@@ -61,9 +79,10 @@ def plot_history(
         _integer_ticks(ax.xaxis)  # epochs and iterations are whole numbers
         ax.set_title(key)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=FONT)
+        _readable(ax)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=FONT + 2)
     return _save(fig, path)
 
 
@@ -99,14 +118,15 @@ def plot_images(
     labels=None,
     predictions=None,
     class_names=None,
-    columns: int = 8,
+    columns: int = 4,
     limit: int = 32,
     title: str | None = None,
 ) -> str:
     """A grid of up to ``limit`` images, drawn as the data is (high values light, on one
     grey scale for the whole grid). With ``predictions``, each is labelled with its
     predicted class, and a wrong one in red with the true class below; with ``labels``
-    only, with its true class. The figure's title says which."""
+    only, with its true class. The figure's title says which. Four columns keep the
+    captions readable at phone width."""
     images = np.asarray(images)[:limit]
     if images.ndim == 2:
         side = int(round(np.sqrt(images.shape[1])))
@@ -116,7 +136,7 @@ def plot_images(
     elif images.ndim == 4:
         images = images[:, 0]
     rows = max(1, -(-len(images) // columns))
-    fig = _figure(figsize=(1.3 * columns, 1.5 * rows + 0.6))
+    fig = _figure(figsize=(1.25 * columns, 1.7 * rows + 0.9))
     low, high = (float(images.min()), float(images.max())) if images.size else (0.0, 1.0)
     axes = np.atleast_1d(fig.subplots(rows, columns)).reshape(-1)
 
@@ -132,14 +152,14 @@ def plot_images(
             wrong = labels is not None and int(labels[i]) != int(predictions[i])
             ax.set_title(
                 f"{name(predictions[i])}" + (f"\n(true {name(labels[i])})" if wrong else ""),
-                color="red" if wrong else "black",
-                fontsize=7,
+                color="#b3261e" if wrong else "black",  # 6:1 on white, as the report's red
+                fontsize=FONT,
             )
         elif labels is not None:
-            ax.set_title(name(labels[i]), fontsize=7)
+            ax.set_title(name(labels[i]), fontsize=FONT)
     heading = _images_title(title, labels, predictions)
     if heading:
-        fig.suptitle(heading)
+        fig.suptitle(heading, fontsize=FONT)
     return _save(fig, path)
 
 
@@ -149,5 +169,6 @@ def _images_title(title, labels, predictions) -> str:
     elif labels is None:
         what = "predicted classes"
     else:
-        what = "each label is the predicted class; red: a mistake, with the true class"
-    return "\n".join(text for text in (title, what) if text)
+        what = "each label is the predicted class;\nred: a mistake, with the true class"
+    lines = [line for text in (title, what) if text for line in text.splitlines()]
+    return "\n".join(textwrap.fill(line, 48) for line in lines)  # about as wide as 4 images

@@ -5,12 +5,21 @@
 settings, the data and its split, the model summary, the curves, the confusion matrix, the
 per-class scores, the worst mistakes, timings and versions. Images are inline (base64
 ``data:`` URIs), there is no script and nothing is fetched, so the file can be mailed,
-archived or opened offline. Every piece of text is escaped.
+archived or opened offline. Every piece of text is escaped, attributes too.
+
+Every value read from the folder is checked before it is shown: a missing one makes its
+section say it was not recorded, a wrong one (hand-edited, another program's file) is left
+out and named in a "Problems" box at the top. Only a folder without a readable
+``metrics.json`` is an error.
 
 Two helpers give the training command what the page needs beyond today's files:
 ``run_details(...)`` (a dict to merge into ``metrics.json``) and ``save_mistakes(...)``
-(``mistakes.npz``: the most confident wrong predictions). A run without them still gets a
-report; those sections then say they were not recorded.
+(``mistakes.npz``: the most confident wrong predictions, and the first test images with
+their predictions). ``metrics.json`` may also name the CSV file (``"csv"``) and its feature
+columns (``"feature_names"``).
+
+The page is a list of sections, each ``_section(title, body)``; a new one is one more line
+in ``_sections``.
 
 Examples:
     >>> import json, pathlib, tempfile
@@ -34,8 +43,9 @@ import pathlib
 import platform
 import shlex
 import struct
-import sys
+import zipfile
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,6 +54,10 @@ from numpynn._files import atomic_write
 
 REPORT = "report.html"
 MISTAKES = "mistakes.npz"
+LIST_LIMIT = 1000  # longer lists in metrics.json (classes, features) are refused as damaged
+SAMPLE_LIMIT = 10**7  # test samples in a confusion matrix: the per-class scores expand them
+TABLE_CLASSES = 50  # the confusion table is drawn up to this many classes
+FEATURES_SHOWN = 40  # feature columns in the table of worst mistakes
 
 
 # --- what the training command records ---------------------------------------------------------
@@ -87,15 +101,19 @@ def run_details(argv, settings: dict, split: dict, timings: dict) -> dict:
         "command": shlex.join(["numpynn", *map(str, argv)]),
         "settings": settings,
         "split": split,
-        "timings": {name: round(float(s), 3) for name, s in timings.items()},
+        "timings": {name: round(float(s), 6) for name, s in timings.items()},
         "versions": versions(),
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
     }
 
 
-def save_mistakes(run_dir, x, y_true, probabilities, image_shape=None, count: int = 24):
+def save_mistakes(
+    run_dir, x, y_true, probabilities, image_shape=None, count: int = 24, samples: int = 32
+):
     """Write ``mistakes.npz``: the ``count`` wrong predictions made with the highest
-    confidence, with their inputs, true and predicted classes and that confidence.
+    confidence, with their inputs, true and predicted classes and that confidence; for
+    images also the first ``samples`` test samples and their predictions, which the report
+    draws as its grid of test samples. A run without mistakes writes an empty set.
 
     Args:
         run_dir: the run folder.
@@ -103,22 +121,30 @@ def save_mistakes(run_dir, x, y_true, probabilities, image_shape=None, count: in
         y_true: their classes, (N,) integers.
         probabilities: the model's outputs, (N, C).
         image_shape: (H, W) when the inputs are images, to draw them.
-        count: how many to keep.
+        count: how many mistakes to keep.
+        samples: how many test images to keep for the grid.
     """
+    x = np.asarray(x)
+    x = x.reshape(len(x), int(np.prod(x.shape[1:]))).astype(np.float32)  # (N, features)
+    y_true = np.asarray(y_true).astype(np.int64)
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     wrong = np.flatnonzero(predicted != y_true)
     worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:count]
+    first = np.arange(min(samples, len(x)) if image_shape else 0)
     path = pathlib.Path(run_dir) / MISTAKES
     with atomic_write(path) as f:
         np.savez(
             f,
-            x=np.asarray(x)[worst].reshape(len(worst), -1).astype(np.float32),
-            true=np.asarray(y_true)[worst].astype(np.int64),
+            x=x[worst],
+            true=y_true[worst],
             predicted=predicted[worst].astype(np.int64),
             confidence=confidence[worst].astype(np.float32),
             index=worst.astype(np.int64),
             image_shape=np.asarray(image_shape or [], dtype=np.int64),
+            sample_x=x[first],
+            sample_true=y_true[first],
+            sample_predicted=predicted[first].astype(np.int64),
         )
     return path
 
@@ -129,81 +155,239 @@ def save_mistakes(run_dir, x, y_true, probabilities, image_shape=None, count: in
 def write_report(run_dir) -> pathlib.Path:
     """Build ``report.html`` in ``run_dir`` from its files and return its path.
 
-    ``metrics.json`` is required; ``model.npz``, the PNGs and ``mistakes.npz`` are shown
-    when present.
+    ``metrics.json`` is required (a missing or unreadable one raises ``FileNotFoundError``
+    or ``ValueError`` naming it); ``model.npz``, the PNGs and ``mistakes.npz`` are shown
+    when present. Values of the wrong kind are named on the page, not raised.
     """
-    run = pathlib.Path(run_dir)
-    metrics_path = run / "metrics.json"
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"no metrics.json in {run}: is it a folder from numpynn train?")
-    results = json.loads(metrics_path.read_text())
-    meta, summary = _model_facts(run / "model.npz")
-    class_names = results.get("class_names") or meta.get("class_names")
-    matrix = np.asarray(results.get("confusion_matrix") or [[]], dtype=np.int64)
-    if not class_names or len(class_names) != len(matrix):
-        class_names = [str(i) for i in range(len(matrix))]
-    class_names = [str(c) for c in class_names]
-    page = _page(run, results, meta, summary, class_names, matrix)
-    path = run / REPORT
+    facts = read_run(run_dir)
+    path = facts.run / REPORT
     with atomic_write(path, "w", encoding="utf-8") as f:
-        f.write(page)
+        f.write(_page(facts))
     return path
 
 
-def report_command(run_dir, open_browser: bool = False) -> int:
-    """``numpynn report RUN_DIR [--open]``: rebuild the report, print its path, and open it
-    in the default browser if asked (where there is one). Returns the exit code."""
-    path = write_report(run_dir)
-    print(f"report: {path}")
-    if open_browser:
-        import webbrowser
-
-        if not webbrowser.open(path.resolve().as_uri()):
-            print("numpynn report: no browser to open it with", file=sys.stderr)
-    return 0
+# --- reading the run folder: every value checked -------------------------------------------------
 
 
-def _model_facts(path: pathlib.Path):
-    """(metadata, summary text) of the saved model, or ({}, None) without one."""
+class RunFacts(NamedTuple):
+    """What the page shows, each value checked: ``results`` and ``meta`` hold only the
+    valid entries of ``metrics.json`` and of the model's metadata; ``problems`` names what
+    was left out and why."""
+
+    run: pathlib.Path
+    results: dict
+    meta: dict
+    model: tuple | None  # (rows, totals) of the model summary
+    class_names: list
+    matrix: np.ndarray | None
+    mistakes: dict | None  # the arrays of mistakes.npz
+    problems: list
+
+
+def read_run(run_dir) -> RunFacts:
+    """The checked contents of a run folder (see ``RunFacts``)."""
+    run = pathlib.Path(run_dir)
+    problems: list[str] = []
+    results = _checked(_read_metrics(run / "metrics.json"), _RESULTS, "metrics.json", problems)
+    meta, model = _model_facts(run / "model.npz", problems)
+    matrix = np.asarray(results["confusion_matrix"]) if "confusion_matrix" in results else None
+    class_names = results.get("class_names") or meta.get("class_names")
+    count = len(matrix) if matrix is not None else len(class_names or [])
+    if class_names and matrix is not None and len(class_names) != count:
+        problems.append(
+            f"{len(class_names)} class names for a confusion matrix of "
+            f"{count} classes; the classes are shown by number"
+        )
+    if not class_names or len(class_names) != count:
+        class_names = [str(i) for i in range(count)]
+    mistakes = _read_mistakes(run / MISTAKES, count, problems)
+    return RunFacts(run, results, meta, model, class_names, matrix, mistakes, problems)
+
+
+def _read_metrics(path: pathlib.Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no metrics.json in {path.parent}: is it a folder from numpynn train?"
+        )
+    try:
+        results = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as error:  # ValueError: bad JSON or bad UTF-8
+        raise ValueError(f"{path} is not readable JSON ({error}); rerun numpynn train") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} holds a JSON {type(results).__name__}, not an object of results")
+    return results
+
+
+def _is_text(v):
+    return isinstance(v, str) and len(v) <= 10_000
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_count(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_texts(v):
+    return isinstance(v, list) and len(v) <= LIST_LIMIT and all(map(_is_text, v))
+
+
+def _is_matrix(v):
+    """A square table of counts, one row per class."""
+    return (
+        isinstance(v, list)
+        and 0 < len(v) <= LIST_LIMIT
+        and all(isinstance(row, list) and len(row) == len(v) for row in v)
+        and all(_is_count(c) for row in v for c in row)
+        and sum(map(sum, v)) <= SAMPLE_LIMIT
+    )
+
+
+def _mapping(check):
+    return lambda v: isinstance(v, dict) and len(v) <= LIST_LIMIT and all(map(check, v.values()))
+
+
+def _is_setting(v):
+    return (
+        v is None
+        or _is_text(v)
+        or _is_number(v)
+        or isinstance(v, bool)
+        or (isinstance(v, list) and len(v) <= 100 and all(_is_text(x) or _is_number(x) for x in v))
+    )
+
+
+# key: (check, what it should be); keys not listed are not shown (history, diagnostics, ...)
+_RESULTS = {
+    "dataset": (_is_text, "a name"),
+    "csv": (_is_text, "a file path"),
+    "target": (_is_text, "a column name"),
+    "test_accuracy": (lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1"),
+    "test_samples": (_is_count, "a whole number"),
+    "epochs": (_is_count, "a whole number"),
+    "class_names": (_is_texts, f"a list of at most {LIST_LIMIT} names"),
+    "feature_names": (_is_texts, f"a list of at most {LIST_LIMIT} names"),
+    "confusion_matrix": (
+        _is_matrix,
+        f"a square table of counts, at most {LIST_LIMIT} classes and {SAMPLE_LIMIT:,} samples",
+    ),
+    "command": (_is_text, "the command as text"),
+    "settings": (_mapping(_is_setting), "an object of settings (text, numbers, short lists)"),
+    "split": (_mapping(_is_count), "an object of sample counts"),
+    "timings": (_mapping(lambda v: _is_number(v) and v >= 0), "an object of seconds"),
+    "versions": (_mapping(_is_text), "an object of version texts"),
+}
+_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names", "feature_names")}
+
+
+def _checked(values: dict, schema: dict, source: str, problems: list) -> dict:
+    """The entries of ``values`` that ``schema`` knows and that pass its check; each one
+    that fails is named in ``problems``."""
+    kept = {}
+    for key, (check, what) in schema.items():
+        if values.get(key) is None:  # absent, or null: not recorded
+            continue
+        if check(values[key]):
+            kept[key] = values[key]
+        else:
+            problems.append(f"{source}: {key!r} should be {what}; it holds {_glimpse(values[key])}")
+    return kept
+
+
+def _glimpse(value) -> str:
+    """A short description of a JSON value, for a problem's message."""
+    if isinstance(value, (list, dict)):
+        kind = "a list" if isinstance(value, list) else "an object"
+        return f"{kind} of {len(value):,} {'entry' if len(value) == 1 else 'entries'}"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _model_facts(path: pathlib.Path, problems: list):
+    """(checked metadata, (summary rows, totals)) of the saved model, or ({}, None)."""
     if not path.is_file():
         return {}, None
     from numpynn.io import load_model
+    from numpynn.summary import shape_text, summary_text
 
-    model = load_model(path, compile=False)
-    lines: list[str] = []
-    model.summary(print_fn=lines.append)
-    return model.metadata or {}, "\n".join(lines)
+    try:
+        model = load_model(path, compile=False)
+        rows = [
+            (name, shape_text(shape), f"{n:,}", inbound)
+            for name, shape, n, inbound in model.summary_rows()
+        ]
+        totals = [line for line in summary_text(model).splitlines() if " params: " in line]
+    except (OSError, ValueError) as error:  # ModelFileError is a ValueError
+        problems.append(f"model.npz could not be read: {error}")
+        return {}, None
+    meta = model.metadata if isinstance(model.metadata, dict) else {}
+    return _checked(meta, _META, "model.npz metadata", problems), (rows, totals)
 
 
-def _page(run, results, meta, summary, class_names, matrix) -> str:
+_MISTAKE_ARRAYS = ("x", "true", "predicted", "confidence", "index", "image_shape")
+_CLASSES = ("true", "predicted", "sample_true", "sample_predicted")  # the arrays of class numbers
+
+
+def _read_mistakes(path: pathlib.Path, classes: int, problems: list) -> dict | None:
+    """The checked arrays of ``mistakes.npz``; None without it or when it is damaged (named
+    in ``problems``)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {key: f[key] for key in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        problems.append(f"{MISTAKES} could not be read: {error}")
+        return None
+    error = _mistakes_error(arrays, classes)
+    if error:
+        problems.append(f"{MISTAKES}: {error}; the mistakes are not shown")
+        return None
+    return arrays
+
+
+def _mistakes_error(a: dict, classes: int) -> str:
+    """What is wrong with the arrays of ``mistakes.npz``, or ''."""
+    missing = [key for key in _MISTAKE_ARRAYS if key not in a]
+    if missing:
+        return "no " + ", ".join(missing)
+    shape = a["image_shape"]
+    if shape.size not in (0, 2) or shape.dtype.kind not in "iu" or (shape <= 0).any():
+        return f"image_shape should be (height, width) or empty, not {shape.tolist()}"
+    groups = [("x", ("true", "predicted", "confidence", "index"))]
+    if "sample_x" in a:
+        groups.append(("sample_x", ("sample_true", "sample_predicted")))
+    for images, labels in groups:
+        x = a[images]
+        if x.ndim != 2 or x.dtype.kind not in "fiu" or not np.isfinite(x).all():
+            return f"{images} should be (samples, features) finite numbers, not {x.dtype} {x.shape}"
+        if shape.size and int(np.prod(shape)) != x.shape[1]:
+            return f"image_shape {shape.tolist()} does not fit {x.shape[1]} values per sample"
+        for key in labels:
+            kinds = "fiu" if key == "confidence" else "iu"
+            if key not in a or a[key].shape != (len(x),) or a[key].dtype.kind not in kinds:
+                return f"{key} should hold one number per row of {images}"
+            if key in _CLASSES and len(x) and not 0 <= a[key].min() <= a[key].max() < classes:
+                return f"{key} holds classes outside 0..{classes - 1}"
+    return ""
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def _page(facts: RunFacts) -> str:
     e = html.escape
-    dataset = str(results.get("dataset") or meta.get("dataset") or "?")
-    accuracy = results.get("test_accuracy")
+    dataset = _dataset_name(facts)
+    accuracy = facts.results.get("test_accuracy")
     shown = "?" if accuracy is None else f"{accuracy:.4f}"
-    timings = results.get("timings") or {}
+    train_time = (facts.results.get("timings") or {}).get("train")
     cards = [
         ("Test accuracy", f'<span id="test-accuracy">{e(shown)}</span>'),
         ("Data set", e(dataset)),
-        ("Epochs", e(str(results.get("epochs", "?")))),
-        ("Training time", e(f"{timings['train']:.1f} s") if "train" in timings else "?"),
-    ]
-    sections = [
-        _section("Command and settings", _command(results)),
-        _section("Data", _data(results, dataset, class_names)),
-        _section("Model", f"<pre>{e(summary)}</pre>" if summary else _missing("model.npz")),
-        _section("Training curves", _image(run / "history.png", "training curves")),
-        _section("Confusion matrix", _confusion(matrix, class_names)),
-        _section("Per-class report", _per_class(matrix, class_names)),
-        _section("Worst mistakes", _mistakes(run / MISTAKES, class_names)),
-    ]
-    if (run / "samples.png").is_file():
-        sections.append(_section("Test samples", _image(run / "samples.png", "test samples")))
-    timing_rows = [[phase, f"{seconds:.2f}"] for phase, seconds in timings.items()]
-    sections += [
-        _section(
-            "Timings", _table(["phase", "seconds"], timing_rows) if timings else _missing("timings")
-        ),
-        _section("Versions", _versions(results)),
+        ("Epochs", e(str(facts.results.get("epochs", "?")))),
+        ("Training time", e(_duration(train_time)) if train_time is not None else "?"),
     ]
     title = f"numpynn report: {dataset}, test accuracy {shown}"
     card_html = "".join(f'<div class="card"><div>{k}</div><b>{v}</b></div>' for k, v in cards)
@@ -211,40 +395,98 @@ def _page(run, results, meta, summary, class_names, matrix) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{e(title)}</title>\n<style>{_CSS}</style></head>\n<body><main>\n"
-        f'<h1>numpynn run report</h1>\n<p class="where">{e(str(run.resolve()))}</p>\n'
+        f'<h1>numpynn run report</h1>\n<p class="where">{e(str(facts.run.resolve()))}</p>\n'
         f'<div class="cards">{card_html}</div>\n'
-        + "\n".join(sections)
+        + "\n".join(_sections(facts))
         + "\n</main></body></html>\n"
     )
 
 
+def _sections(facts: RunFacts) -> list[str]:
+    """The page's sections, in order; a section without content is left out."""
+    run = facts.run
+    sections = [
+        _section("Command and settings", _command(facts.results)),
+        _section("Data", _data(facts)),
+        _section("Model", _model(facts.model)),
+        _section("Training curves", _image(run / "history.png", "training curves", facts)),
+        _section("Confusion matrix", _confusion(facts.matrix, facts.class_names)),
+        _section("Per-class report", _per_class(facts.matrix, facts.class_names)),
+        _section("Worst mistakes", _mistakes(facts)),
+        _section("Test samples", _samples(facts)),
+        _section("Timings", _timings(facts.results.get("timings"))),
+        _section("Versions", _versions(facts.results)),
+    ]
+    problems = _section("Problems with this run's files", _problems(facts.problems))
+    return [s for s in [problems, *sections] if s]  # problems found while drawing come first
+
+
 def _section(title: str, body: str) -> str:
-    anchor = title.lower().replace(" ", "-")
-    return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>\n{body}</section>'
+    """A section of the page with a heading and an anchor; '' when ``body`` is ''."""
+    if not body:
+        return ""
+    anchor = "-".join(title.lower().replace("'", "").split())
+    return f'<section id="{html.escape(anchor)}"><h2>{html.escape(title)}</h2>\n{body}</section>'
 
 
 def _missing(what: str) -> str:
     return f'<p class="missing">Not recorded in this run ({html.escape(what)}).</p>'
 
 
-def _table(head, rows, numeric_from: int = 1) -> str:
+def _problems(problems: list) -> str:
+    if not problems:
+        return ""
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    return (
+        '<div class="problems"><p>Some of the run\'s files hold values the report cannot use; '
+        f"what they would show is left out:</p><ul>{items}</ul></div>"
+    )
+
+
+def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
     """An HTML table of text cells (escaped); columns from ``numeric_from`` align right."""
     e = html.escape
-    cls = [' class="num"' if i >= numeric_from else "" for i in range(len(head))]
-    top = "".join(f"<th{c}>{e(str(h))}</th>" for h, c in zip(head, cls))
+    align = [' class="num"' if i >= numeric_from else "" for i in range(len(head))]
+    top = "".join(f"<th{c}>{e(str(h))}</th>" for h, c in zip(head, align))
     body = "".join(
-        "<tr>" + "".join(f"<td{c}>{e(str(v))}</td>" for v, c in zip(row, cls)) + "</tr>"
+        "<tr>" + "".join(f"<td{c}>{e(str(v))}</td>" for v, c in zip(row, align)) + "</tr>"
         for row in rows
     )
-    table = f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
+    table = f'<table class="{e(cls)}"><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>'
     return f'<div class="scroll">{table}</div>'
 
 
+def _duration(seconds: float) -> str:
+    """48 ms, 3.2 s, 2 min 5 s."""
+    if seconds < 0.001:
+        return "under 1 ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _dataset_name(facts: RunFacts) -> str:
+    """The data set's name; for a CSV run, the file's name."""
+    csv = _csv_path(facts)
+    dataset = facts.results.get("dataset") or facts.meta.get("dataset")
+    if csv and dataset in (None, "csv"):
+        return pathlib.PurePath(csv).name or csv
+    return dataset or "?"
+
+
+def _csv_path(facts: RunFacts):
+    settings = facts.results.get("settings") or {}
+    csv = facts.results.get("csv") or settings.get("csv") or facts.meta.get("csv")
+    return csv if isinstance(csv, str) else None
+
+
 def _command(results) -> str:
-    settings = results.get("settings")
-    if not settings and not results.get("command"):
+    settings, command = results.get("settings"), results.get("command")
+    if not settings and not command:
         return _missing("command and settings")
-    command = results.get("command")
     out = f'<pre class="command">{html.escape(command)}</pre>' if command else ""
     if settings:
         out += _table(["setting", "value"], [[k, _text(v)] for k, v in settings.items()], 9)
@@ -255,23 +497,48 @@ def _text(value) -> str:
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
-def _data(results, dataset, class_names) -> str:
+def _data(facts: RunFacts) -> str:
+    e = html.escape
+    results, names = facts.results, facts.class_names
     split = results.get("split") or {}
     if not split and "test_samples" in results:
         split = {"test": results["test_samples"]}
+    out = f"<p>Data set: <b>{e(_dataset_name(facts))}</b></p>"
+    csv, target = _csv_path(facts), results.get("target") or facts.meta.get("target")
+    if csv:
+        out += f'<p>File: <span class="path">{e(csv)}</span></p>'
+    if target:
+        out += f"<p>Classes from the column <b>{e(target)}</b></p>"
+    features = _feature_names(facts)
+    if features:
+        out += f"<p>{len(features)} features: {e(', '.join(features))}</p>"
+    out += f"<p>{len(names)} classes: {e(', '.join(names))}</p>"
     rows = [[part, f"{count:,}"] for part, count in split.items()]
-    classes = f"<p>{len(class_names)} classes: {html.escape(', '.join(class_names))}</p>"
-    return (
-        f"<p>Data set: <b>{html.escape(dataset)}</b></p>"
-        + classes
-        + _table(["part", "samples"], rows)
-    )
+    return out + (_table(["part", "samples"], rows) if rows else _missing("split"))
 
 
-def _image(path: pathlib.Path, alt: str) -> str:
+def _feature_names(facts: RunFacts):
+    return facts.results.get("feature_names") or facts.meta.get("feature_names")
+
+
+def _model(model) -> str:
+    if model is None:
+        return _missing("model.npz")
+    rows, totals = model
+    connected = any(row[3] for row in rows)
+    head = ["layer (type)", "output shape", "parameters"] + (["connected to"] if connected else [])
+    table = _table(head, [row[: len(head)] for row in rows], 2, "model")
+    return table + f'<p class="note">{"<br>".join(map(html.escape, totals))}</p>'
+
+
+def _image(path: pathlib.Path, alt: str, facts: RunFacts) -> str:
     if not path.is_file():
         return _missing(path.name)
-    return f'<div class="scroll">{_img_tag(path.read_bytes(), alt, "plot")}</div>'
+    png = path.read_bytes()
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        facts.problems.append(f"{path.name} is not a PNG image; it is not shown")
+        return _missing(path.name)
+    return _img_tag(png, alt, "plot")
 
 
 def _img_tag(png: bytes, alt: str, cls: str) -> str:
@@ -279,20 +546,39 @@ def _img_tag(png: bytes, alt: str, cls: str) -> str:
     return f'<img class="{cls}" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+# confusion cells: a light tint up to half the row, a dark one above it, never the middle
+# tones on which neither dark nor white text reaches 4.5:1 contrast (WCAG AA)
+_SHADE = (26, 79, 168)  # the dark end, #1a4fa8: 7.7:1 against white text
+
+
+def _shade(share: float) -> tuple[str, bool]:
+    """The background colour of a confusion cell holding ``share`` of its row, and whether
+    its text is white (on the dark tints) rather than ink."""
+    dark = share > 0.5
+    if dark:
+        strength = 0.85 + 0.3 * (share - 0.5)  # 0.85..1
+    else:  # 0 for an empty cell, else at least a visible tint: 0.08..0.3
+        strength = 0.08 + 0.44 * share if share > 0 else 0.0
+    rgb = [round(255 + (c - 255) * strength) for c in _SHADE]
+    return "#{:02x}{:02x}{:02x}".format(*rgb), dark
+
+
 def _confusion(matrix, class_names) -> str:
     """The matrix as a table, each cell shaded by its share of the row (the true class)."""
-    if matrix.size == 0:
+    if matrix is None:
         return _missing("confusion_matrix")
+    if len(matrix) > TABLE_CLASSES:
+        return f'<p class="note">{len(matrix)} classes: too many to draw as a table.</p>'
     e = html.escape
     rows = []
     for i, row in enumerate(matrix):
         total = max(int(row.sum()), 1)
-        cells = "".join(
-            f'<td class="num{" diag" if i == j else ""}{" dark" if v / total > 0.5 else ""}" '
-            f'style="--share:{v / total:.3f}">{v}</td>'
-            for j, v in enumerate(row)
-        )
-        rows.append(f"<tr><th>{e(class_names[i])}</th>{cells}</tr>")
+        cells = []
+        for j, v in enumerate(row):
+            background, dark = _shade(v / total)
+            cls = "num" + (" diag" if i == j else "") + (" dark" if dark else "")
+            cells.append(f'<td class="{cls}" style="background:{background}">{v}</td>')
+        rows.append(f"<tr><th>{e(class_names[i])}</th>{''.join(cells)}</tr>")
     head = "".join(f'<th class="num">{e(n)}</th>' for n in class_names)
     return (
         '<p class="note">Rows: true class; columns: predicted class.</p>'
@@ -303,7 +589,7 @@ def _confusion(matrix, class_names) -> str:
 
 def _per_class(matrix, class_names) -> str:
     """Precision, recall, F1 and support per class, from the confusion matrix."""
-    if matrix.size == 0:
+    if matrix is None:
         return _missing("confusion_matrix")
     count = len(matrix)
     pairs = np.repeat(np.arange(count * count), matrix.ravel())  # one entry per test sample
@@ -319,52 +605,80 @@ def _per_class(matrix, class_names) -> str:
     return _table(["class", "precision", "recall", "F1", "support"], rows)
 
 
-def _mistakes(path: pathlib.Path, class_names) -> str:
-    if not path.is_file():
+def _mistakes(facts: RunFacts) -> str:
+    a, names = facts.mistakes, facts.class_names
+    if a is None:
         return _missing(MISTAKES)
-    with np.load(path, allow_pickle=False) as f:
-        x, true, predicted = f["x"], f["true"], f["predicted"]
-        confidence, index, shape = f["confidence"], f["index"], tuple(f["image_shape"].tolist())
+    x, true, predicted, confidence = a["x"], a["true"], a["predicted"], a["confidence"]
     if len(true) == 0:
         return "<p>No mistakes on the test set.</p>"
     intro = (
         f'<p class="note">The {len(true)} wrong predictions made with the highest '
         "confidence, most confident first.</p>"
     )
-    if not shape:
-        head = ["test sample", "true", "predicted", "confidence", "features"]
-        more = " ..." if x.shape[1] > 12 else ""
-        rows = [
-            [
-                int(index[i]),
-                class_names[true[i]],
-                class_names[predicted[i]],
-                f"{confidence[i]:.3f}",
-                " ".join(f"{v:.3g}" for v in x[i][:12]) + more,
-            ]
-            for i in range(len(true))
+    if a["image_shape"].size:
+        captions = [
+            f'<span>true: {html.escape(names[t])}</span><span class="wrong">predicted: '
+            f"{html.escape(names[p])} ({c:.2f})</span>"
+            for t, p, c in zip(true, predicted, confidence)
         ]
-        return intro + _table(head, rows, 9)
-    figures = []
-    for i in range(len(true)):
-        png = _grey_png(x[i].reshape(shape))
-        caption = (
-            f'<span class="true">true: {html.escape(class_names[true[i]])}</span>'
-            f'<span class="pred">predicted: {html.escape(class_names[predicted[i]])} '
-            f"({confidence[i]:.2f})</span>"
-        )
-        alt = f"test sample {index[i]}"
-        figures.append(
-            f"<figure>{_img_tag(png, alt, 'digit')}<figcaption>{caption}</figcaption></figure>"
-        )
-    return intro + f'<div class="grid">{"".join(figures)}</div>'
+        alts = [f"test sample {i}" for i in a["index"]]
+        return intro + _thumbnails(x, a["image_shape"], captions, alts)
+    features = _feature_names(facts)
+    if not features or len(features) != x.shape[1]:
+        features = [f"feature {i + 1}" for i in range(x.shape[1])]
+    shown = features[:FEATURES_SHOWN]
+    head = ["test sample", "true", "predicted", "confidence", *shown]
+    rows = [
+        [int(a["index"][i]), names[true[i]], names[predicted[i]], f"{confidence[i]:.3f}"]
+        + [f"{v:.4g}" for v in x[i][: len(shown)]]
+        for i in range(len(true))
+    ]
+    more = len(features) - len(shown)
+    note = (
+        f'<p class="note">The first {len(shown)} of {len(features)} features.</p>' if more else ""
+    )
+    return intro + _table(head, rows, 3) + note
 
 
-def _grey_png(image: np.ndarray) -> bytes:
-    """A greyscale PNG of a 2-D array scaled from its own range, high values dark (ink on
-    paper, as ``plot.plot_images`` draws the samples)."""
-    low, high = float(image.min()), float(image.max())
-    pixels = 255 - np.round((image - low) / ((high - low) or 1) * 255).astype(np.uint8)
+def _samples(facts: RunFacts) -> str:
+    """The first test images with the model's predictions: drawn from mistakes.npz as the
+    mistakes are, else the PNG of ``numpynn train``; '' for data that are not images."""
+    a, names = facts.mistakes, facts.class_names
+    if a is None or not a["image_shape"].size or not len(a.get("sample_x", ())):
+        path = facts.run / "samples.png"
+        return _image(path, "test samples", facts) if path.is_file() else ""
+    captions = [
+        f"<span>{html.escape(names[p])}</span>"
+        if p == t
+        else f'<span class="wrong">{html.escape(names[p])}</span>'
+        f'<span class="wrong">(true: {html.escape(names[t])})</span>'
+        for t, p in zip(a["sample_true"], a["sample_predicted"])
+    ]
+    alts = [f"test sample {i}" for i in range(len(captions))]
+    intro = (
+        f'<p class="note">The first {len(captions)} test samples, each with the predicted '
+        "class; in red a mistake, with the true class.</p>"
+    )
+    return intro + _thumbnails(a["sample_x"], a["image_shape"], captions, alts)
+
+
+def _thumbnails(x, shape, captions, alts) -> str:
+    """Images drawn as the data is, high values light, on one grey scale for the set (as
+    ``plot.plot_images`` draws them), each over its caption."""
+    low, high = float(x.min()), float(x.max())
+    figures = [
+        f"<figure>{_img_tag(_grey_png(image.reshape(shape.tolist()), low, high), alt, 'thumb')}"
+        f"<figcaption>{caption}</figcaption></figure>"
+        for image, caption, alt in zip(x, captions, alts)
+    ]
+    return f'<div class="grid">{"".join(figures)}</div>'
+
+
+def _grey_png(image: np.ndarray, low: float, high: float) -> bytes:
+    """A greyscale PNG of a 2-D array, ``low`` black and ``high`` white."""
+    scaled = np.clip((image - low) / ((high - low) or 1), 0, 1)
+    pixels = np.round(scaled * 255).astype(np.uint8)
     height, width = pixels.shape
     rows = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))  # filter 0 per row
 
@@ -382,51 +696,62 @@ def _grey_png(image: np.ndarray) -> bytes:
     )
 
 
+def _timings(timings) -> str:
+    if not timings:
+        return _missing("timings")
+    rows = [[phase, _duration(seconds)] for phase, seconds in timings.items()]
+    if len(rows) > 1:
+        rows.append(["total", _duration(sum(timings.values()))])
+    return _table(["phase", "time"], rows)
+
+
 def _versions(results) -> str:
-    recorded = results.get("versions")
+    recorded = results.get("versions") or {}
     now = versions()
-    rows = [[k, (recorded or {}).get(k, "not recorded"), now[k]] for k in now]
+    rows = [[k, recorded.get(k, "not recorded"), now[k]] for k in now]
     return _table(["", "at training", "at this report"], rows, 9)
 
 
+# ink #1d2330 and muted #5b6475 keep at least 4.5:1 on every background here (test_report checks)
 _CSS = """
-:root { --ink: #1d2330; --muted: #5b6475; --line: #dde2ea; --accent: #2f6fdb; --bad: #c43d3d; }
+:root { --ink: #1d2330; --muted: #5b6475; --line: #dde2ea; --bad: #b3261e; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
        color: var(--ink); background: #f6f7f9; }
 main { max-width: 980px; margin: 0 auto; padding: 24px 16px 48px; }
 h1 { margin: 0 0 4px; font-size: 1.6rem; }
 h2 { font-size: 1.15rem; margin: 0 0 12px; }
-.where { color: var(--muted); margin: 0 0 16px; word-break: break-all; font-size: .85rem; }
+h1, h2, p, li, figcaption, .card b { overflow-wrap: anywhere; }
+.where { color: var(--muted); margin: 0 0 16px; font-size: .85rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px;
          margin-bottom: 16px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .card div { color: var(--muted); font-size: .8rem; }
-.card b { font-size: 1.3rem; overflow-wrap: anywhere; }
+.card b { font-size: 1.3rem; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px;
           margin-bottom: 16px; }
-pre { background: #f1f3f6; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: .8rem;
-      margin: 0 0 12px; }
-pre.command { white-space: pre-wrap; overflow-wrap: anywhere; }
-.scroll { overflow-x: auto; }
+.problems { border-left: 4px solid var(--bad); padding-left: 12px; }
+pre { background: #f1f3f6; padding: 10px; border-radius: 6px; font-size: .8rem; margin: 0 0 12px;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; margin-bottom: 8px; }
 table { border-collapse: collapse; font-size: .85rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-table.confusion td { background: rgb(47 111 219 / calc(var(--share) * 0.85)); }
 table.confusion td.diag { font-weight: 600; }
 table.confusion td.dark { color: #fff; }
 img.plot { max-width: 100%; height: auto; display: block; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 10px; }
-figure { margin: 0; text-align: center; font-size: .75rem; }
-img.digit { width: 72px; height: 72px; image-rendering: pixelated; border: 1px solid var(--line); }
+figure { margin: 0; text-align: center; font-size: .8rem; }
+img.thumb { width: 72px; height: 72px; image-rendering: pixelated; background: #000; }
 figcaption span { display: block; }
-.pred { color: var(--bad); }
+.wrong { color: var(--bad); }
 .note, .missing { color: var(--muted); font-size: .85rem; }
 @media (max-width: 600px) {
   main { padding: 12px 8px 32px; }
   section { padding: 12px 10px; }
   th, td { padding: 3px 5px; }
-  table.confusion { font-size: .72rem; }
+  .grid { grid-template-columns: repeat(auto-fill, minmax(80px, 1fr)); }
+  table.confusion { font-size: .75rem; }
   table.confusion th, table.confusion td { padding: 2px 4px; }
 }
 """

@@ -22,14 +22,40 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn import layers
+from numpynn.io import value_problem
 from numpynn.module import Module
 from numpynn.sequential import Sequential
 
 
 def _as_array(value) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16; float32 holds it
+            value = value.float()
+        value = value.numpy()
     return np.asarray(value)
+
+
+def _converted(value: np.ndarray, have: np.ndarray, where: str, key: str) -> np.ndarray:
+    """``value`` in ``have``'s dtype: floats to floats (float16 and bfloat16 widen exactly,
+    as PyTorch's ``load_state_dict`` converts them), integers to integers; else an error."""
+    kinds = {"f": "floating", "i": "integer", "u": "integer", "b": "boolean"}
+    if kinds.get(value.dtype.kind, value.dtype.kind) != kinds.get(have.dtype.kind):
+        raise ValueError(
+            f"load_torch_state_dict: {where}: the state dict's {key!r} is {value.dtype} "
+            f"({kinds.get(value.dtype.kind, 'not a number')}); the model holds {have.dtype} "
+            f"there. Convert the tensor (.float()) if its values are meant as weights"
+        )
+    with np.errstate(over="ignore"):
+        converted = value.astype(have.dtype, copy=False)
+    problem = value_problem(key, converted)
+    if problem:
+        overflow = value.dtype.kind == "f" and np.isfinite(value).all()  # finite until cast
+        raise ValueError(
+            f"load_torch_state_dict: {where}: the state dict's {key!r} {problem}"
+            + (f" once converted to {have.dtype}" if overflow else "")
+        )
+    return converted
 
 
 def _groups(entries) -> list[tuple[str, list[tuple[str, object]]]]:
@@ -61,7 +87,9 @@ def load_torch_state_dict(model: Module, state_dict) -> None:
     that share a prefix (``features.0.weight`` and ``features.0.bias`` are one layer); within
     a layer, entries pair by name (``weight``, ``bias``, ``running_mean``, ...). Every shape
     must match; nothing is changed otherwise, and the error names the first layer, entry and
-    shapes that differ. Values are cast to the model's dtypes.
+    shapes that differ. Floating values are cast to the model's float dtype (float16 and
+    bfloat16 exactly); integer, boolean or non-finite values where the model holds floats,
+    floats for an integer buffer and negative running variances are errors naming the entry.
 
     >>> import numpy as np, numpynn as nn
     >>> inputs = nn.Input(shape=(3,))
@@ -95,13 +123,15 @@ def load_torch_state_dict(model: Module, state_dict) -> None:
             )
         for name, have in own:
             value = _as_array(given[name])
+            key = f"{their_prefix}.{name}" if their_prefix else name
             if value.shape != have.shape:
-                key = f"{their_prefix}.{name}" if their_prefix else name
+                transposed = value.ndim == 2 and value.shape == have.shape[::-1]
                 raise ValueError(
                     f"load_torch_state_dict: {where}: {name} has shape {have.shape}, the state "
                     f"dict's {key!r} has {value.shape}"
+                    + ("; it looks transposed (PyTorch keeps (out, in))" if transposed else "")
                 )
-            new_state[f"{prefix}.{name}" if prefix else name] = value.astype(have.dtype, copy=False)
+            new_state[f"{prefix}.{name}" if prefix else name] = _converted(value, have, where, key)
     if len(theirs) > len(ours):
         raise ValueError(
             f"load_torch_state_dict: the state dict has {len(theirs)} layers with weights, the "
@@ -289,6 +319,32 @@ def _builders(torch) -> dict:
     }
 
 
+def _refuse_tuple_inside(torch, children) -> None:
+    """A recurrent layer or attention returns a tuple: in a Sequential, only as the last
+    layer (PyTorch's Sequential would hand the tuple to the next layer and fail there)."""
+    t = torch.nn
+    outputs = {  # what each returns, and the numpynn layer that returns the output alone
+        t.LSTM: ("(output, (h_n, c_n))", "nn.keras.LSTM(units, return_sequences=...)"),
+        t.GRU: ("(output, h_n)", "nn.keras.GRU(units, return_sequences=...)"),
+        t.RNN: ("(output, h_n)", "nn.keras.SimpleRNN(units, return_sequences=...)"),
+        t.MultiheadAttention: ("(output, attention_weights)", None),
+    }
+    for (place, module), (next_place, after) in zip(children, children[1:]):
+        if type(module) in outputs:
+            returned, alone = outputs[type(module)]
+            instead = (
+                f"a numpynn model with {alone}, or a functional Model,"
+                if alone
+                else ("a functional numpynn Model")
+            )
+            raise TypeError(
+                f"from_torch: {type(module).__name__} (at {place!r}) returns the tuple "
+                f"{returned}, which the next layer, {type(after).__name__} (at {next_place!r}), "
+                "cannot take (PyTorch's Sequential fails on it too, when called). Build "
+                f"{instead} and copy the weights with nn.load_torch_state_dict"
+            )
+
+
 def from_torch(torch_module) -> Module:
     """The numpynn twin of a PyTorch module, with a copy of its weights and its train/eval mode.
 
@@ -311,9 +367,9 @@ def from_torch(torch_module) -> Module:
 
     def convert(module, where: str) -> Module:
         if isinstance(module, torch.nn.Sequential):
-            return Sequential(
-                *[convert(m, f"{where}.{n}" if where else n) for n, m in module.named_children()]
-            )
+            children = [(f"{where}.{n}" if where else n, m) for n, m in module.named_children()]
+            _refuse_tuple_inside(torch, children)
+            return Sequential(*[convert(m, place) for place, m in children])
         build = builders.get(type(module))
         label = f"{type(module).__name__}{f' (at {where!r})' if where else ''}"
         if build is None:
@@ -329,8 +385,7 @@ def from_torch(torch_module) -> Module:
     builders.update(_sequence_builders(torch, convert))
     twin = convert(torch_module, "")
     state = torch_module.state_dict()
-    dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
-    if len(dtypes) == 1:
-        twin.to(_as_array(torch.zeros((), dtype=dtypes.pop())).dtype)  # float64 stays float64
+    if {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float64}:
+        twin.to(np.float64)  # float64 stays float64; float16 and bfloat16 compute in float32
     load_torch_state_dict(twin, state)  # by position: children may have names of their own
     return twin.train(torch_module.training)

@@ -275,5 +275,48 @@ def test_keras_layers_in_a_functional_graph_and_its_file(tmp_path):
     assert model(x).shape == (2, 2) and model.backward(np.ones((2, 2), np.float32)).shape == x.shape
     nn.save_model(model, tmp_path / "graph.npz")
     np.testing.assert_array_equal(nn.load_model(tmp_path / "graph.npz")(x), model(x))
-    with pytest.raises(ValueError, match=r"KerasGRU\(.*return_state=True gives several outputs"):
-        nn.keras.GRU(3, return_state=True)(inputs)
+    with pytest.raises(
+        TypeError,
+        match=r"LSTM\(3, 4, batch_first=True\): returns \(output, state\) tuples.*nn.keras",
+    ):
+        nn.LSTM(3, 4, batch_first=True)(inputs)
+
+
+@pytest.mark.parametrize("cls", [nn.keras.LSTM, nn.keras.GRU, nn.SimpleRNN])
+def test_keras_return_state_carried_by_a_functional_graph(cls, tmp_path):
+    inputs = nn.Input(shape=(5, 3))
+    sequence, *states = cls(4, return_sequences=True, return_state=True, seed=0)(inputs)
+    joined = nn.Concatenate()(states) if len(states) > 1 else states[0]
+    head = nn.Dense(2, seed=1)(joined)  # the states feed a layer; the sequence is an output
+    model = nn.Model(inputs, [head, sequence])
+    layer, dense = model.layers[0], model.layers[-1]
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    model.to(np.float64)
+    got_head, got_sequence = model(x)
+    want_sequence, *want_states = layer(x)
+    np.testing.assert_array_equal(got_sequence, want_sequence)
+    np.testing.assert_array_equal(got_head, dense(np.concatenate(want_states, axis=1)))
+    assert model.output_names[1] == f"{model.layer_name(layer)}[0]"
+
+    class Joined:  # both outputs in one vector
+        def __call__(self, x):
+            head, sequence = model(x)
+            self.split = head.size
+            return np.concatenate([head.ravel(), sequence.ravel()])
+
+        def backward(self, grad):
+            head, sequence = grad[: self.split], grad[self.split :]
+            return model.backward([head.reshape(2, 2), sequence.reshape(2, 5, 4)])
+
+        named_parameters, to = model.named_parameters, model.to
+
+    nn.gradcheck(Joined(), x, eps=1e-6, atol=1e-7, rtol=1e-5)
+    only_states = nn.Model(inputs, head)  # the sequence unused: its gradient is zero
+    nn.gradcheck(only_states, x, eps=1e-6, atol=1e-7, rtol=1e-5)
+    nn.save_model(model, tmp_path / "states.npz")
+    loaded = nn.load_model(tmp_path / "states.npz")
+    for mine, theirs in zip(loaded(x), model(x), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert f"{model.layer_name(layer)}[1]" in "\n".join(lines)

@@ -33,7 +33,6 @@ is tried; a download replaces a bad copy in its target folder.
 from __future__ import annotations
 
 import csv
-import logging
 import os
 import pathlib
 from typing import NamedTuple
@@ -45,7 +44,6 @@ from numpynn.data.idx import IDXError, read_idx
 
 BUNDLED = pathlib.Path(__file__).parent / "bundled"
 SYSTEM = pathlib.Path("/usr/share/datasets")
-log = logging.getLogger("numpynn.data")
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -181,7 +179,7 @@ def _find_and_read(name, root, download):
                 return folder, {k: _read_checked(name, folder, f) for k, f in FILES.items()}
             except IDXError as error:
                 bad.append(f"{error}")
-                log.warning("%s: skipping a bad copy: %s; trying the next place", name, error)
+                _warn_bad_copy(name, error)
     folder = _download_or_explain(name, root, download, bad)
     try:
         return folder, {k: _read_checked(name, folder, f) for k, f in FILES.items()}
@@ -297,3 +295,10 @@ def _fetch(url: str, path: pathlib.Path, sha256: str, timeout: float = 30.0) -> 
                 raise OSError(f"the download stopped after {bar.n} of {total} bytes")
             if digest.hexdigest() != sha256:
                 raise ValueError(f"SHA-256 {digest.hexdigest()} is not the published {sha256}")
+
+
+def _warn_bad_copy(name: str, error: Exception) -> None:
+    import logging  # only when a copy is bad: `import numpynn` stays light
+
+    log = logging.getLogger("numpynn.data")
+    log.warning("%s: skipping a bad copy: %s; trying the next place", name, error)

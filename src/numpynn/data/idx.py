@@ -12,7 +12,6 @@ array.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import math
 import os
 import zlib
@@ -89,6 +88,8 @@ def _read(stream, path: str, limit: int, limit_text: str, sha256: str | None) ->
     if stream.read(1):  # one byte past the end is enough to know: never read the rest
         raise IDXError(f"{path}: longer than its header says: {described}, then more bytes")
     if sha256 is not None:
+        import hashlib  # here: OpenSSL's start-up is 2-5 ms of `import numpynn`
+
         digest = hashlib.sha256(magic + dims)
         digest.update(data)
         if digest.hexdigest() != sha256:

@@ -59,8 +59,8 @@ class MultiheadAttention(Module):
     every key blocked gets zero attention weights, so its output is ``out_proj.bias``
     (PyTorch's layer gives NaN there).
 
-    ``backward(grad_output)`` returns ``(d_query, d_key, d_value)``, or one array, their sum,
-    when forward was called as self-attention (``query is key is value``).
+    ``backward(grad_output)`` returns ``(d_query, d_key, d_value)``, always; for
+    self-attention (``query is key is value``) the input's gradient is their sum.
 
     Shape: query (L, N, E), key and value (S, N, E); (N, L, E) with ``batch_first``.
     """
@@ -83,18 +83,35 @@ class MultiheadAttention(Module):
             self.out_proj.bias.data[...] = 0  # PyTorch's: zero biases, Xavier in_proj
         self.attention_dropout = Dropout(dropout, seed=seed)
 
-    def check_input(self, x):
-        return _check_sequences(
-            self, x, self.embed_dim, self.batch_first, self.in_proj_weight.dtype
-        )
+    multi_input = True  # query, key, value
 
-    def __call__(self, query, key, value, **kwargs):
-        query, key, value = (np.asarray(a) for a in (query, key, value))
-        self_attention = key is query and value is query
-        checked = self.check_input(query)
-        if self_attention:
-            return self.forward(checked, checked, checked, **kwargs)
-        return self.forward(checked, self.check_input(key), self.check_input(value), **kwargs)
+    def check_input(self, xs):
+        if len(xs) != 3:
+            raise TypeError(
+                f"{self.describe()}: expected query, key and value (and the masks and "
+                f"options by keyword), got {len(xs)} positional arrays"
+            )
+        query, key, value = xs
+        dtype = self.in_proj_weight.dtype
+        checked = _check_sequences(self, query, self.embed_dim, self.batch_first, dtype)
+        if key is query and value is query:  # self-attention: one projection product
+            return checked, checked, checked
+        key, value = (
+            _check_sequences(self, a, self.embed_dim, self.batch_first, dtype) for a in (key, value)
+        )
+        batch = 0 if self.batch_first else 1
+        if key.shape[:2] != value.shape[:2] or key.shape[batch] != query.shape[batch]:
+            raise ValueError(
+                f"{self.describe()}: expected key and value of one length and the query's "
+                f"batch size, got query {query.shape}, key {key.shape}, value {value.shape}"
+            )
+        return checked, key, value
+
+    def _call_symbolic(self, inputs, options=None):
+        raise TypeError(
+            f"{self.describe()}: returns (output, weights), which a functional Model does "
+            "not carry; use TransformerEncoderLayer in a graph, or call the layer on arrays"
+        )
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):  # fmt: skip
@@ -163,7 +180,7 @@ class MultiheadAttention(Module):
         grads = self._projection_backward(merged)
         if not self.batch_first:
             grads = [g.swapaxes(0, 1) for g in grads]
-        return grads[0] + grads[1] + grads[2] if self.self_attention else tuple(grads)
+        return tuple(grads)
 
     def _projection_backward(self, d_projected):
         """dW_in = sum over rows of d^T x per block, db_in = sum of d; the inputs' grads."""
@@ -177,8 +194,8 @@ class MultiheadAttention(Module):
             grads.append(d @ w[i * e : (i + 1) * e])
         return grads
 
-    def output_shape(self, input_shape):
-        return tuple(input_shape)
+    def output_shape(self, input_shapes):
+        return tuple(input_shapes[0])  # the query's
 
     def get_config(self):
         return {
@@ -241,12 +258,6 @@ class TransformerEncoderLayer(Module):
             self, x, attn.embed_dim, attn.batch_first, attn.in_proj_weight.dtype
         )
 
-    def __call__(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
-        if src_mask is None and src_key_padding_mask is None and not is_causal:
-            return Module.__call__(self, src)  # one array in: Sequential, graphs
-        return self.forward(self.check_input(np.asarray(src)), src_mask, src_key_padding_mask,
-                            is_causal)  # fmt: skip
-
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         self.masks = {"attn_mask": src_mask, "key_padding_mask": src_key_padding_mask}
         self.is_causal = is_causal
@@ -269,13 +280,17 @@ class TransformerEncoderLayer(Module):
         return x
 
     def backward(self, grad):
-        attention = [self.self_attn, self.dropout1]
         if self.norm_first:  # x1 = x + SA(n1(x)); y = x1 + FF(n2(x1))
             grad = grad + self.norm2.backward(self._back(self._feed_forward, grad))
-            return grad + self.norm1.backward(self._back(attention, grad))
+            return grad + self.norm1.backward(self._attention_backward(grad))
         grad = self.norm2.backward(grad)  # x1 = n1(x + SA(x)); y = n2(x1 + FF(x1))
         grad = self.norm1.backward(grad + self._back(self._feed_forward, grad))
-        return grad + self._back(attention, grad)
+        return grad + self._attention_backward(grad)
+
+    def _attention_backward(self, grad):
+        """d SA(x)/dx: x is the query, the key and the value, so it gets the three's sum."""
+        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
+        return d_query + d_key + d_value
 
     @staticmethod
     def _back(modules, grad):
@@ -306,12 +321,6 @@ class TransformerEncoder(Module):
 
     def check_input(self, x):
         return self.layers[0].check_input(x) if self.layers else x
-
-    def __call__(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
-        if mask is None and src_key_padding_mask is None and not is_causal:
-            return Module.__call__(self, src)
-        return self.forward(self.check_input(np.asarray(src)), mask, src_key_padding_mask,
-                            is_causal)  # fmt: skip
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=False):
         for layer in self.layers:

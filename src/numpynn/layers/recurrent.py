@@ -318,12 +318,6 @@ class RNNBase(Module):
             )
         return x if x.dtype == self.weight_ih_l0.dtype else x.astype(self.weight_ih_l0.dtype)
 
-    def __call__(self, x, hx=None, lengths=None):
-        x = np.asarray(x)
-        if not self.built:
-            self.build(x.shape)
-        return self.forward(self.check_input(x), hx, lengths)
-
     def forward(self, x, hx=None, lengths=None):
         steps = x.swapaxes(0, 1) if self.batch_first else x  # (T, N, F) from here on
         self.mask = None if lengths is None else _check_lengths(self, lengths, *steps.shape[:2])
@@ -415,6 +409,13 @@ class RNNBase(Module):
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.hidden_size * self.num_directions)
+
+    def _call_symbolic(self, inputs, options=None):
+        raise TypeError(
+            f"{self.describe()}: returns (output, state) tuples, which a functional Model "
+            "does not carry; in a graph use Keras's spelling (nn.keras.LSTM, nn.keras.GRU, "
+            "nn.SimpleRNN), with return_state=True for the states"
+        )
 
     def get_config(self):
         return {
@@ -522,11 +523,12 @@ class KerasRecurrent(RNNBase):
     biases; LSTM's forget-gate bias starts at 1, ``unit_forget_bias``), and the results
     Keras returns: the last output (N, units), the whole sequence with
     ``return_sequences=True``, and with ``return_state=True`` a list
-    ``[output, h]`` (LSTM: ``[output, h, c]``), whose backward takes a list of gradients.
+    ``[output, h]`` (LSTM: ``[output, h, c]``), whose backward takes a list of gradients
+    (None for a result that got none). In a functional ``Model`` such a layer gives a list
+    of symbolic tensors, one per result.
 
     The parameters keep PyTorch's names and layouts (two biases, b_ih and b_hh; Keras has
-    one, their sum). A layer with ``return_state`` has several outputs, which a functional
-    ``Model`` cannot yet carry: it works called on arrays, and is refused in a graph.
+    one, their sum).
     """
 
     def _keras_init(self, units, use_bias, return_sequences, return_state, input_shape, seed,
@@ -553,16 +555,7 @@ class KerasRecurrent(RNNBase):
             bias[self.hidden_size : 2 * self.hidden_size] = 1  # the forget gate
         return bias
 
-    __call__ = Module.__call__  # one array in, as every Keras layer
-
-    def _call_symbolic(self, inputs):
-        if self.return_state:
-            raise ValueError(
-                f"{self.describe()}: return_state=True gives several outputs, which a "
-                "functional Model cannot carry yet; call the layer on arrays, or use "
-                "return_sequences and take the state from the output"
-            )
-        return Module._call_symbolic(self, inputs)
+    _call_symbolic = Module._call_symbolic  # one array in, one or several out: any graph
 
     def forward(self, x):
         output, state = RNNBase.forward(self, x)

@@ -1,0 +1,1 @@
+"""The command line's tests, one module per module of numpynn.cli."""

@@ -11,7 +11,7 @@ from helpers import assert_close
 import numpynn as nn
 from numpynn import _threads
 from numpynn._threads import auto_threads
-from numpynn.layers import _windows, activation, pooling
+from numpynn.layers import _windows, activation, pooling, recurrent
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -56,6 +56,7 @@ THRESHOLDS = [  # every split threshold, set to 0 to force the split
     (_windows, "CONV_SPLIT_FROM"),
     (pooling, "POOL_SPLIT_FROM"),
     (activation, "ELEMENTWISE_SPLIT_FROM"),
+    (recurrent, "RECURRENT_SPLIT_FROM"),
 ]
 
 
@@ -70,18 +71,22 @@ def split_at(monkeypatch):
     nn.set_num_threads(before)
 
 
-def run_layer(make, x, grad_seed=1):
-    """Output, input gradient and parameter gradients of a fresh seeded layer."""
+def run_layer(make, x, grad_seed=1, **options):
+    """Output, input gradient and parameter gradients of a fresh seeded layer (for a
+    recurrent layer: also its final state, and the gradient of its initial state)."""
     nn.manual_seed(0)
     layer = make().to(x.dtype)
-    out = layer(x)
+    out = layer(x, **options)
+    out, state = out if isinstance(out, tuple) else (out, None)
     grad = np.random.default_rng(grad_seed).standard_normal(out.shape).astype(x.dtype)
     dx = layer.backward(grad)
-    return {
-        "output": out,
-        "dx": dx,
-        **{f"{n}.grad": p.grad.copy() for n, p in layer.named_parameters()},
-    }
+    dx, d_state = dx if isinstance(dx, tuple) else (dx, None)
+    results = {"output": out, "dx": dx}
+    for name, value in (("final state", state), ("initial state grad", d_state)):
+        for i, array in enumerate(value if isinstance(value, tuple) else (value,)):
+            if array is not None:
+                results[f"{name} {i}"] = array
+    return {**results, **{f"{n}.grad": p.grad.copy() for n, p in layer.named_parameters()}}
 
 
 def assert_split_equals_plain(make, x, split_at, threads=2):
@@ -116,7 +121,11 @@ SPLIT = {
     "maxpool1d": (lambda: nn.MaxPool1d(3, 2), (5, 4, 11)),
     "avgpool": (lambda: nn.AvgPool2d(2, 1), (6, 3, 7, 8)),
     "relu": (lambda: nn.ReLU(), (9, 5, 4)),
+    "lstm": (lambda: nn.LSTM(3, 5, batch_first=True), (7, 4, 3)),
+    "gru-bidirectional": (lambda: nn.GRU(3, 4, bidirectional=True), (4, 6, 3)),
+    "rnn-two-layers": (lambda: nn.RNN(3, 4, num_layers=2, nonlinearity="relu"), (4, 5, 3)),
 }
+RECURRENT = {"lstm", "gru-bidirectional", "rnn-two-layers"}
 
 
 def channels_last(x):
@@ -129,7 +138,7 @@ def test_split_equals_one_thread(case, threads, split_at):
     make, shape = SPLIT[case]
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     assert_split_equals_plain(make, x, split_at, threads)
-    if x.ndim == 4:  # a convolution's output, channels-last in memory
+    if x.ndim == 4 and case not in RECURRENT:  # a convolution's output: channels-last memory
         assert_split_equals_plain(make, channels_last(x), split_at, threads)
 
 
@@ -141,7 +150,23 @@ def test_every_case_is_split_forward_and_backward(case, split_at, monkeypatch):
     monkeypatch.setattr(_threads, "_run_part", lambda *a: parts_run.append(1) or run_part(*a))
     split_at(2)
     run_layer(make, np.random.default_rng(0).standard_normal(shape, dtype=np.float32))
-    assert len(parts_run) == 4
+    layers = 2 if case == "rnn-two-layers" else 1
+    directions = 2 if case == "gru-bidirectional" else 1
+    assert len(parts_run) == 4 * layers * directions
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_recurrent_split_with_lengths_equals_one_thread(threads, split_at):
+    """Sequences of different lengths: each part takes its rows of the mask."""
+    x = np.random.default_rng(0).standard_normal((7, 5, 3), dtype=np.float32)
+    lengths = np.array([5, 1, 3, 4, 2, 5, 1])
+    split_at(1)
+    make = lambda: nn.LSTM(3, 4, batch_first=True, bidirectional=True)  # noqa: E731
+    plain = run_layer(make, x, lengths=lengths)
+    split_at(threads)
+    split = run_layer(make, x, lengths=lengths)
+    for name in plain:
+        assert_close(split[name], plain[name], 1e-5, 1e-5, f"{name} at {threads} threads")
 
 
 @pytest.mark.parametrize("case", SPLIT)
@@ -163,6 +188,23 @@ def test_gradcheck_with_the_split(make, split_at):
     split_at(2)
     x = np.random.default_rng(0).normal(size=(4, 8, 6, 5))
     nn.gradcheck(make().to(np.float64), x)
+
+
+def test_lstm_gradcheck_with_the_split(split_at):
+    split_at(2)
+    layer = nn.LSTM(2, 3, bidirectional=True, batch_first=True, seed=1).to(np.float64)
+
+    class Output:
+        def __call__(self, x):
+            return layer(x)[0]
+
+        def backward(self, grad):
+            return layer.backward(grad)[0]
+
+        named_parameters, to = layer.named_parameters, layer.to
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 2))
+    nn.gradcheck(Output(), x, eps=1e-6, atol=1e-7, rtol=1e-5)
 
 
 def test_the_oracle_catches_a_part_dropped_or_counted_twice(split_at, monkeypatch):

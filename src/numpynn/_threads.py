@@ -88,8 +88,10 @@ def batch_parts(n: int, work: int = 0, min_work: int = 0) -> list[slice]:
     >>> batch_parts(5, work=10, min_work=100)
     [slice(0, 5, None)]
     """
+    if work < min_work or n < 4:  # checked first: the plain path costs next to nothing
+        return [slice(0, n)]
     threads = min(get_num_threads(), n // 2)
-    if threads < 2 or work < min_work or getattr(_inside_part, "active", False):
+    if threads < 2 or getattr(_inside_part, "active", False):
         return [slice(0, n)]
     size, extra = divmod(n, threads)
     starts = [i * size + min(i, extra) for i in range(threads + 1)]
@@ -106,9 +108,9 @@ def run_parts(part, parts: list[slice], *per_part) -> list:
     results it sums in their order (``sum_in_order``), so that a run repeats itself bit
     for bit.
     """
-    jobs = list(zip(parts, *per_part)) if per_part else [(rows,) for rows in parts]
-    if len(jobs) == 1:
-        return [part(*jobs[0])]
+    if len(parts) == 1:
+        return [part(parts[0], *(items[0] for items in per_part))]
+    jobs = list(zip(parts, *per_part))
     errors = np.geterr()  # the parts compute under the caller's np.errstate
     with _blas().at_one_thread():
         pool = _get_pool(len(jobs))
@@ -135,16 +137,16 @@ def split_batch(part, n: int, work: int = 0, min_work: int = 0) -> list:
 def elementwise_in_parts(ufuncs, *arrays: np.ndarray, min_size: int = 0) -> np.ndarray:
     """``ufuncs(*arrays, out=out)`` into a new array ``out`` laid out as ``arrays[0]``,
     computed over batch parts at once when it has ``min_size`` elements or more (each
-    element is computed the same way in any part: the result is the same bit for bit).
+    element is computed the same way in any part: the result is the same bit for bit);
+    below that, ``ufuncs(*arrays, out=None)``.
 
     >>> import numpy as np
     >>> elementwise_in_parts(lambda x, out: np.maximum(x, 0, out=out), np.array([-1.0, 2.0]))
     array([0., 2.])
     """
+    if arrays[0].size < min_size or arrays[0].ndim == 0:
+        return ufuncs(*arrays, out=None)
     out = np.empty_like(arrays[0], dtype=np.result_type(*arrays))
-    if out.size < min_size or out.ndim == 0:
-        ufuncs(*arrays, out=out)
-        return out
 
     def part(rows):
         ufuncs(*(a[rows] for a in arrays), out=out[rows])

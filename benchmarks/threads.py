@@ -26,23 +26,53 @@ from ab import layer_workload
 
 import numpynn as nn
 from numpynn import _threads
-from numpynn.layers import _windows
+from numpynn.layers import _windows, activation, pooling, recurrent
 
-THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # (module, name) of every split threshold
+THRESHOLDS = [  # (module, name) of every split threshold
+    (_windows, "CONV_SPLIT_FROM"),
+    (pooling, "POOL_SPLIT_FROM"),
+    (activation, "ELEMENTWISE_SPLIT_FROM"),
+    (recurrent, "RECURRENT_SPLIT_FROM"),
+]
+
+
+def sequence_workload(make, shape):
+    """Forward then backward of a recurrent layer on (N, T, F)."""
+
+    def prepare(lib):
+        layer = make(lib)
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        grad = np.random.default_rng(1).standard_normal(layer(x)[0].shape).astype(np.float32)
+
+        def run():
+            layer(x)
+            layer.backward(grad)
+
+        return layer, run
+
+    return prepare
+
+
+def sweep(name, make, shape, batches):
+    """One workload per batch size: the size from which a split wins."""
+    return {f"{name}-b{n}": layer_workload(make, (n, *shape)) for n in batches}
+
 
 WORKLOADS = {
-    "conv1": AB_WORKLOADS["conv1"],
-    "conv2": AB_WORKLOADS["conv2"],
-    "conv32": AB_WORKLOADS["conv32"],
-    "conv2-b32": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (32, 8, 14, 14)),
-    "conv2-b8": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (8, 8, 14, 14)),
-    "maxpool1": AB_WORKLOADS["maxpool1"],
-    "maxpool2": AB_WORKLOADS["maxpool2"],
+    **sweep("conv1", lambda m: m.Conv2d(1, 8, 3, padding=1), (1, 28, 28), (8, 32, 128)),
+    **sweep("conv2", lambda m: m.Conv2d(8, 16, 3, padding=1), (8, 14, 14), (8, 16, 32, 64, 128)),
+    "conv32-b128": AB_WORKLOADS["conv32"],
+    **sweep("maxpool1", lambda m: m.MaxPool2d(2), (8, 28, 28), (16, 32, 128)),
+    **sweep("maxpool2", lambda m: m.MaxPool2d(2), (16, 14, 14), (16, 32, 64, 128)),
+    **sweep("relu", lambda m: m.ReLU(), (16, 14, 14), (16, 32, 64, 128)),
+    "relu1-b128": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
     "batchnorm": AB_WORKLOADS["batchnorm"],
-    "relu1": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
-    "relu2": layer_workload(lambda m: m.ReLU(), (128, 16, 14, 14)),
     "linear-b128": layer_workload(lambda m: m.Linear(784, 128), (128, 784)),
     "linear-b1024": layer_workload(lambda m: m.Linear(784, 256), (1024, 784)),
+    **{
+        f"lstm-b{n}": sequence_workload(lambda m: m.LSTM(28, 128, batch_first=True), (n, 28, 28))
+        for n in (8, 32, 128)
+    },
     "cnn-step": AB_WORKLOADS["cnn-step"],
     "example-cnn-step": AB_WORKLOADS["example-cnn-step"],
 }

@@ -1,8 +1,10 @@
 """set_num_threads reaches NumPy's BLAS; "auto" follows the machine's load; every path split
 over threads equals its one-thread oracle and repeats itself bit for bit."""
 
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -290,3 +292,26 @@ def test_a_seeded_fit_at_two_threads_repeats_itself_exactly(split_at):
         assert_close(second[name], first[name], 0, 0, f"{name}, second fit")
         # float32 rounding of the split sums, grown over 8 SGD steps
         assert_close(first[name], plain[name], 1e-3, 1e-4, f"{name}, against one thread")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_splits_with_a_pool_of_its_own(split_at):
+    """The pool's threads do not survive a fork: a child using the parent's pool would wait
+    for ever on its first split."""
+    split_at(2)
+    assert len(_threads.split_batch(lambda rows: rows, 10)) == 2  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its split ran
+        code = 1
+        try:
+            code = 0 if len(_threads.split_batch(lambda rows: rows, 10)) == 2 else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's split never finished")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(done[1]) == 0

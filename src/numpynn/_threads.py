@@ -172,6 +172,16 @@ def _run_part(part, job, errors):
         _inside_part.active = False
 
 
+def _forget_pool() -> None:
+    """In a forked child: the pool's threads did not come along; make a new pool on use."""
+    global _pool, _pool_workers
+    _pool, _pool_workers = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _get_pool(threads: int) -> ThreadPoolExecutor:
     """The persistent pool: ``threads - 1`` workers beside the calling thread."""
     global _pool, _pool_workers

@@ -1,11 +1,12 @@
-"""Where splitting the batch over threads wins: each layer family at three settings, in turn.
+"""Where splitting the batch over threads wins: each layer family at four settings, in turn.
 
-- ``blas``: today's default before the split existed: no split, BLAS at every core;
+- ``blas``: the code before the split: no split, BLAS at every core;
 - ``one``: ``set_num_threads(1)``, no split and BLAS at one thread (the oracle's arithmetic);
 - ``split``: ``set_num_threads(cores)`` with the split forced on at every size (the
-  thresholds set to 0), BLAS at one thread inside each part.
+  thresholds set to 0), BLAS at one thread;
+- ``default``: ``set_num_threads(cores)`` with the thresholds as they are.
 
-The three take turns in every repetition; the figures are medians of wall-clock and CPU
+The four take turns in every repetition; the figures are medians of wall-clock and CPU
 time (this process's, all threads), and the paired median of split / blas and split / one.
 On a machine shared with other work the wall clock of a split waits for a free core, so
 read the load average printed beside the figures.
@@ -26,13 +27,14 @@ from ab import layer_workload
 
 import numpynn as nn
 from numpynn import _threads
-from numpynn.layers import _windows, activation, pooling, recurrent
+from numpynn.layers import _windows, activation, linear, pooling, recurrent
 
 THRESHOLDS = [  # (module, name) of every split threshold
     (_windows, "CONV_SPLIT_FROM"),
     (pooling, "POOL_SPLIT_FROM"),
     (activation, "ELEMENTWISE_SPLIT_FROM"),
     (recurrent, "RECURRENT_SPLIT_FROM"),
+    (linear, "LINEAR_SPLIT_FROM"),
 ]
 
 
@@ -66,8 +68,10 @@ WORKLOADS = {
     **sweep("maxpool2", lambda m: m.MaxPool2d(2), (16, 14, 14), (16, 32, 64, 128)),
     **sweep("relu", lambda m: m.ReLU(), (16, 14, 14), (16, 32, 64, 128)),
     "relu1-b128": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
+    "relu32-b128": layer_workload(lambda m: m.ReLU(), (128, 32, 28, 28)),
+    "maxpool32-b128": layer_workload(lambda m: m.MaxPool2d(2), (128, 32, 28, 28)),
     "batchnorm": AB_WORKLOADS["batchnorm"],
-    "linear-b128": layer_workload(lambda m: m.Linear(784, 128), (128, 784)),
+    **sweep("linear", lambda m: m.Linear(784, 128), (784,), (32, 128)),
     "linear-b1024": layer_workload(lambda m: m.Linear(784, 256), (1024, 784)),
     **{
         f"lstm-b{n}": sequence_workload(lambda m: m.LSTM(28, 128, batch_first=True), (n, 28, 28))
@@ -78,13 +82,15 @@ WORKLOADS = {
 }
 
 
+SETTINGS = ("blas", "one", "split", "default")
+
+
 def setting(name: str, cores: int):
     """Switch this process to a setting (see the module's docstring)."""
-    if name == "blas":
-        nn.set_num_threads(cores)
-        _threads._threads = 1  # no split, BLAS left at every core: the code before the split
-    else:
-        nn.set_num_threads(1 if name == "one" else cores)
+    nn.set_num_threads(1 if name == "one" else cores)
+    if name == "blas":  # no split, BLAS at every core: the code before the split
+        _threads._threads = 1
+        _threads._blas().limit(cores)
     for module, threshold in THRESHOLDS:
         default = getattr(module, "_default_" + threshold, getattr(module, threshold))
         setattr(module, "_default_" + threshold, default)
@@ -93,7 +99,7 @@ def setting(name: str, cores: int):
 
 def measure(name: str, reps: int, cores: int) -> dict:
     _, run = WORKLOADS[name](nn)
-    wall = {s: [] for s in ("blas", "one", "split")}
+    wall = {s: [] for s in SETTINGS}
     cpu = {s: [] for s in wall}
     for s in wall:  # warm-up
         setting(s, cores)
@@ -116,8 +122,10 @@ def main(argv=None):
     cores = os.cpu_count() or 1
     print(f"{cores} cores; load average {os.getloadavg()[0]:.2f} at the start")
     print(
-        f"{'workload':18s} {'blas ms':>8s} {'one ms':>8s} {'split ms':>8s} "
-        f"{'split/blas':>10s} {'split/one':>9s} | cpu ms: {'blas':>7s} {'one':>7s} {'split':>7s}"
+        f"{'workload':18s} "
+        + " ".join(f"{s + ' ms':>11s}" for s in SETTINGS)
+        + " | split/blas split/one | cpu ms: "
+        + " ".join(f"{s:>11s}" for s in SETTINGS)
     )
     for name in args.only.split(","):
         t = measure(name, args.reps, cores)
@@ -128,9 +136,10 @@ def main(argv=None):
             for b in ("blas", "one")
         }
         print(
-            f"{name:18s} {wall['blas']:8.3f} {wall['one']:8.3f} {wall['split']:8.3f} "
-            f"{paired['blas']:10.2f} {paired['one']:9.2f} | cpu ms: {cpu['blas']:7.3f} "
-            f"{cpu['one']:7.3f} {cpu['split']:7.3f}",
+            f"{name:18s} "
+            + " ".join(f"{wall[s]:11.3f}" for s in SETTINGS)
+            + f" | {paired['blas']:10.2f} {paired['one']:9.2f} | cpu ms: "
+            + " ".join(f"{cpu[s]:11.3f}" for s in SETTINGS),
             flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

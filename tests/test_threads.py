@@ -13,7 +13,7 @@ from helpers import assert_close
 import numpynn as nn
 from numpynn import _threads
 from numpynn._threads import auto_threads
-from numpynn.layers import _windows, activation, pooling, recurrent
+from numpynn.layers import _windows, activation, linear, pooling, recurrent
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -23,11 +23,15 @@ def blas_threads():
 
 
 def test_set_num_threads_sets_the_blas_threads():
-    before = threadpoolctl.threadpool_info()
+    """numpynn's threads replace BLAS's: at any count BLAS runs one thread."""
+    before, count = threadpoolctl.threadpool_info(), _threads.get_num_threads()
     try:
         assert nn.set_num_threads(1) == 1
         assert blas_threads() == {1}
+        assert nn.set_num_threads(3) == 3
+        assert blas_threads() == {1} and _threads.get_num_threads() == 3
     finally:
+        nn.set_num_threads(count)
         threadpoolctl.threadpool_limits(
             max(i["num_threads"] for i in before if i["user_api"] == "blas"), user_api="blas"
         )
@@ -59,6 +63,7 @@ THRESHOLDS = [  # every split threshold, set to 0 to force the split
     (pooling, "POOL_SPLIT_FROM"),
     (activation, "ELEMENTWISE_SPLIT_FROM"),
     (recurrent, "RECURRENT_SPLIT_FROM"),
+    (linear, "LINEAR_SPLIT_FROM"),
 ]
 
 
@@ -123,6 +128,8 @@ SPLIT = {
     "maxpool1d": (lambda: nn.MaxPool1d(3, 2), (5, 4, 11)),
     "avgpool": (lambda: nn.AvgPool2d(2, 1), (6, 3, 7, 8)),
     "relu": (lambda: nn.ReLU(), (9, 5, 4)),
+    "linear": (lambda: nn.Linear(6, 5), (9, 6)),
+    "linear-sequence-no-bias": (lambda: nn.Linear(6, 5, bias=False), (5, 3, 6)),
     "lstm": (lambda: nn.LSTM(3, 5, batch_first=True), (7, 4, 3)),
     "gru-bidirectional": (lambda: nn.GRU(3, 4, bidirectional=True), (4, 6, 3)),
     "rnn-two-layers": (lambda: nn.RNN(3, 4, num_layers=2, nonlinearity="relu"), (4, 5, 3)),
@@ -154,7 +161,8 @@ def test_every_case_is_split_forward_and_backward(case, split_at, monkeypatch):
     run_layer(make, np.random.default_rng(0).standard_normal(shape, dtype=np.float32))
     layers = 2 if case == "rnn-two-layers" else 1
     directions = 2 if case == "gru-bidirectional" else 1
-    assert len(parts_run) == 4 * layers * directions
+    passes = 3 if case.startswith("linear") else 2  # Linear: y; dW and db; dx
+    assert len(parts_run) == 2 * passes * layers * directions
 
 
 @pytest.mark.parametrize("threads", [2, 3])

@@ -1,22 +1,26 @@
-"""Threads: how many this process uses (``set_num_threads``, PyTorch's name), and the one
+"""Threads: how many this process uses (``set_num_threads``, PyTorch's name), and the
 helpers that split a batch over them (``split_batch``, ``run_parts``).
 
-Two levels share the cores. NumPy's BLAS splits each matrix product over its own threads;
-that pays for large products, but a CNN's products are small and skinny, and everything
-between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the layers that
-gain from it split their *batch* instead: ``split_batch`` runs a function over contiguous
-parts of the batch on a small persistent pool of threads, with BLAS at one thread inside
-each part (NumPy releases the GIL in BLAS and in ufuncs on large arrays, so the parts run
-at once). The parts are fixed by the batch size and the thread count, and whatever is summed
-over them (parameter gradients, BatchNorm's sums) is summed in part order: a given thread
-count repeats a run bit for bit, and at one thread there is one part, today's arithmetic.
+Two levels could share the cores. NumPy's BLAS splits each matrix product over its own
+threads; that pays for large products, but a CNN's products are small and skinny, and
+everything between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the
+layers that gain from it split their *batch* instead: ``split_batch`` runs a function over
+contiguous parts of the batch on a small persistent pool of threads (NumPy releases the GIL
+in BLAS and in ufuncs on large arrays, so the parts run at once), and BLAS runs one thread:
+numpynn's threads replace BLAS's. Measured with ``benchmarks/threads.py`` (benchmarks/
+README.md, "Threads"): a CNN training step took 75 ms split with BLAS at one thread, 214 ms
+split with BLAS at two threads outside the parts, 141 ms at one thread, 493 ms as before
+(BLAS alone at two threads), at load 8 on 2 cores. The parts are fixed by the batch size and
+the thread count, and whatever is summed over them (parameter gradients) is summed in part
+order: a given thread count repeats a run bit for bit, and at one thread there is one part,
+the plain arithmetic.
 
 A BLAS call split over every core waits, at each of its synchronisation points, for all of
 its threads to run; on a machine whose cores are busy with other work that wait is a
 scheduler time slice, not nanoseconds. Training ``benchmarks/cnn.py``'s network on this
 project's 2-core machine under load took 10 times longer at 2 threads than at 1, and
 PyTorch slowed down the same way (benchmarks/README.md, "A busy machine"): ``"auto"`` then
-picks one thread, for both levels.
+picks one thread.
 """
 
 from __future__ import annotations
@@ -46,10 +50,11 @@ def auto_threads(cores: int | None = None, load: float | None = None) -> int:
 
 
 def set_num_threads(threads: int | str = "auto") -> int:
-    """Set the threads of this process, for both levels: the parts ``split_batch`` runs at
-    once, and NumPy's BLAS (OpenBLAS, MKL or BLIS) outside them; return the count set.
-    ``"auto"`` picks it with ``auto_threads`` (call it again when the load changes). Needs
-    ``threadpoolctl``: ``pip install "numpynn[threads]"``.
+    """Set the threads of this process, and return the count set: ``split_batch`` runs that
+    many batch parts at once, and NumPy's BLAS (OpenBLAS, MKL or BLIS) runs one thread,
+    inside the parts and outside them. ``"auto"`` picks the count with ``auto_threads``
+    (call it again when the load changes). Needs ``threadpoolctl``:
+    ``pip install "numpynn[threads]"``.
 
     Args:
         threads: a positive count, or ``"auto"``.
@@ -63,17 +68,20 @@ def set_num_threads(threads: int | str = "auto") -> int:
         threads = auto_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_num_threads: expected a positive int or 'auto', got {threads!r}")
-    _blas().limit(threads)
+    _blas().limit(1)
     _threads = threads
     return threads
 
 
 def get_num_threads() -> int:
     """The threads ``split_batch`` splits work over: the count last set by
-    ``set_num_threads``, else as many as NumPy's BLAS has (1 without ``threadpoolctl``)."""
+    ``set_num_threads``; before any, as many as NumPy's BLAS had (1 without
+    ``threadpoolctl``), which numpynn then takes over: BLAS is set to one thread."""
     global _threads
     if _threads is None:
         _threads = _blas().count()
+        if _threads > 1:
+            _blas().limit(1)
     return _threads
 
 

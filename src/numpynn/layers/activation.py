@@ -16,9 +16,11 @@ from numpynn import names
 from numpynn._threads import elementwise_in_parts
 from numpynn.module import Module
 
-# The elements of an activation's input from which its batch is split over the threads:
-# measured with benchmarks/threads.py (benchmarks/README.md, "Threads").
-ELEMENTWISE_SPLIT_FROM = 500_000
+# The elements of an activation's input from which its batch is split over the threads.
+# benchmarks/threads.py, 2 cores at load 5 to 8 (benchmarks/README.md, "Threads"): no size
+# won, split / one thread 1.31 at 3.2M elements (ReLU on 128x32x28x28), 1.3 to 7 below
+# (memory-bound: the two parts share the memory bandwidth); so only larger inputs split.
+ELEMENTWISE_SPLIT_FROM = 16_000_000
 
 
 class LogitGradient:

@@ -25,8 +25,10 @@ from numpynn.layers._windows import (
 from numpynn.module import Module
 
 # The window reads of a pool (N*C*OH*OW * KH*KW) from which its batch is split over the
-# threads: measured with benchmarks/threads.py (benchmarks/README.md, "Threads").
-POOL_SPLIT_FROM = 1_000_000
+# threads. benchmarks/threads.py, 2 cores at load 5 to 8 (benchmarks/README.md, "Threads"):
+# no size won, split / one thread 1.06 at 3.2M (MaxPool2d(2) on 128x32x28x28), 1.2 to 2.7
+# below (memory-bound: the two parts share the memory bandwidth); so only larger pools split.
+POOL_SPLIT_FROM = 16_000_000
 
 
 class _Pool2d(Windowed, Module):

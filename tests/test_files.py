@@ -101,6 +101,25 @@ def test_a_later_save_clears_the_temporaries_of_dead_writers(tmp_path):
 
 
 @posix_only
+def test_a_folder_unchanged_since_the_last_save_is_not_listed_again(tmp_path):
+    """The clean-up lists the folder only when it can find something: the planted temporary
+    below is invisible to a save while the folder's modification time reads as this process
+    left it (so the save did not list the folder), and is removed once the folder changed."""
+    with atomic_write(tmp_path / "m.npz") as f:
+        f.write(b"x")
+    left = os.stat(tmp_path)
+    dead = write_temporary(tmp_path, dead_pid(), name="other.npz")
+    os.utime(tmp_path, ns=(left.st_atime_ns, left.st_mtime_ns))  # as if nothing had changed
+    with atomic_write(tmp_path / "m.npz") as f:
+        f.write(b"y")
+    assert dead.exists()  # not listed: the folder read as this process had left it
+    (tmp_path / "notes.txt").write_bytes(b"a change in the folder")
+    with atomic_write(tmp_path / "m.npz") as f:
+        f.write(b"z")
+    assert not dead.exists() and litter(tmp_path) == []
+
+
+@posix_only
 def test_temporaries_of_live_writers_and_other_hosts_stay_until_they_are_old(tmp_path):
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as sleeper:
         try:

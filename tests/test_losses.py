@@ -1,4 +1,5 @@
-"""Losses: gradcheck of every reduction, PyTorch parity of values and gradients, stability."""
+"""Losses: gradcheck of every reduction, PyTorch parity of values and gradients, stability;
+the classification losses over positions (N, C, d1, ...) and with ignore_index."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -255,6 +256,194 @@ def test_cross_entropy_shift_invariance_and_uniform_logits(rng):
     assert_close(
         loss(np.zeros((3, 4)), np.array([0, 1, 3])), np.log(4), 1e-12, 0, "CE of equal logits"
     )
+
+
+# --- classification over positions (N, C, d1, ...) and ignore_index, as a language model
+# uses CrossEntropyLoss and NLLLoss
+
+
+POSITION_SHAPES = [(5, 4), (3, 4, 6), (2, 4, 3, 2)]  # (N, C), (N, C, T), (N, C, H, W)
+
+
+def indices_with_ignored(rng, shape, ignore=-100):
+    """Class indices of shape (N, d1, ...), about a quarter of them ``ignore``."""
+    t = rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    return np.where(rng.random(t.shape) < 0.25, ignore, t)
+
+
+POSITION_CASES = {
+    "ce": lambda **k: nn.CrossEntropyLoss(**k),
+    "ce-weight-smoothing": lambda **k: nn.CrossEntropyLoss(
+        weight=[0.5, 1.0, 2.0, 1.5], label_smoothing=0.1, **k
+    ),
+    "nll": lambda **k: nn.NLLLoss(**k),
+    "nll-weight": lambda **k: nn.NLLLoss(weight=[0.5, 1.0, 2.0, 1.5], **k),
+}
+
+
+def torch_classification_loss(torch, case, reduction, ignore_index):
+    weight = torch.tensor([0.5, 1.0, 2.0, 1.5], dtype=torch.float64) if "weight" in case else None
+    if case.startswith("ce"):
+        smoothing = 0.1 if "smoothing" in case else 0.0
+        return torch.nn.CrossEntropyLoss(
+            weight, reduction=reduction, ignore_index=ignore_index, label_smoothing=smoothing
+        )
+    return torch.nn.NLLLoss(weight, reduction=reduction, ignore_index=ignore_index)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", POSITION_SHAPES, ids=["2d", "3d", "4d"])
+@pytest.mark.parametrize("case", list(POSITION_CASES))
+def test_over_positions_with_ignore_index_matches_pytorch(case, shape, reduction, dtype, torch):
+    rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (2e-5, 2e-6)
+    rng = np.random.default_rng(len(shape))
+    ignore = -100 if reduction != "sum" else 2  # the default and a real class index
+    pred = rng.standard_normal(shape)
+    if case.startswith("nll"):
+        pred = F.log_softmax(pred, axis=1)
+    pred = pred.astype(dtype)
+    target = indices_with_ignored(rng, shape, ignore)
+    loss = POSITION_CASES[case](reduction=reduction, ignore_index=ignore)
+    value = loss(pred, target)
+    upstream = None if reduction != "none" else rng.standard_normal(target.shape)
+    grad = loss.backward(upstream)
+
+    tp = torch.tensor(pred, requires_grad=True)
+    twin = torch_classification_loss(torch, case, reduction, ignore).to(
+        getattr(torch, np.dtype(dtype).name)
+    )
+    tvalue = twin(tp, torch.from_numpy(target))
+    tvalue.backward(None if upstream is None else torch.tensor(upstream, dtype=tp.dtype))
+    assert_close(value, tvalue.detach().numpy(), rtol, atol, f"{case} value")
+    assert_close(grad, tp.grad.numpy(), rtol, atol, f"{case} gradient")
+    assert grad.dtype == dtype
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("case", list(POSITION_CASES))
+def test_gradcheck_over_positions(case, reduction):
+    rng = np.random.default_rng(0)
+    pred = rng.standard_normal((3, 4, 5))
+    target = indices_with_ignored(rng, (3, 4, 5))
+    loss = POSITION_CASES[case](reduction=reduction)
+    nn.gradcheck(loss, pred, target, eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", list(POSITION_CASES))
+def test_ignored_targets_change_nothing(case):
+    rng = np.random.default_rng(1)
+    pred = rng.standard_normal((4, 4, 3))
+    target = rng.integers(0, 4, (4, 3))
+    target[0, :2] = -100
+    loss = POSITION_CASES[case]()
+    value, grad = loss(pred, target), loss.backward()
+    assert not grad[0, :, :2].any()
+    changed = pred.copy()
+    changed[0, :, :2] += 50  # the ignored positions' logits move: the loss must not
+    assert loss(changed, target) == value
+    everything_ignored = np.full((4, 3), -100)
+    assert loss(pred, everything_ignored) == 0.0 and not loss.backward().any()
+
+
+def test_probability_targets_over_positions_and_bad_shapes():
+    rng = np.random.default_rng(2)
+    pred = rng.standard_normal((2, 3, 4))
+    probs = F.softmax(rng.standard_normal((2, 3, 4)), axis=1)
+    loss = nn.CrossEntropyLoss()
+    per_position = [
+        nn.CrossEntropyLoss(reduction="sum")(pred[:, :, t], probs[:, :, t]) for t in range(4)
+    ]
+    assert np.isclose(loss(pred, probs), sum(per_position) / 8)
+    with pytest.raises(ValueError, match=r"expected targets of shape \(2, 4\)"):
+        loss(pred, np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"ignore_index -100"):
+        loss(pred, np.full((2, 4), 7))
+    assert nn.NLLLoss(ignore_index=0).get_config()["ignore_index"] == 0
+
+
+NOTHING_TO_AVERAGE = {  # (loss class name, its arguments, pred shape, targets): none counts
+    "ce-every-target-ignored": ("CrossEntropyLoss", {}, (3, 4), [-100, -100, -100]),
+    "ce-empty-batch": ("CrossEntropyLoss", {}, (0, 4), []),
+    "ce-every-weight-zero": ("CrossEntropyLoss", {"weight": [0.0] * 4}, (3, 4), [0, 2, 1]),
+    "ce-present-classes-weigh-zero": (
+        "CrossEntropyLoss",
+        {"weight": [0.0, 1.0, 0.0, 1.0]},
+        (2, 4),
+        [0, 2],
+    ),
+    "ce-smoothed-positions-all-ignored": (
+        "CrossEntropyLoss",
+        {"label_smoothing": 0.2},
+        (2, 4, 3),
+        [[-100] * 3] * 2,
+    ),
+    "nll-every-target-ignored": ("NLLLoss", {"ignore_index": 1}, (2, 4), [1, 1]),
+    "nll-empty-batch": ("NLLLoss", {}, (0, 4), []),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("name", "kwargs", "shape", "target"),
+    NOTHING_TO_AVERAGE.values(),
+    ids=list(NOTHING_TO_AVERAGE),
+)
+def test_a_mean_over_nothing_is_zero_where_pytorch_gives_nan(name, kwargs, shape, target, torch):
+    """The documented choice (see ``nn.losses.Loss``): PyTorch's mean is 0 / 0 = NaN, which
+    would stop fit on a batch of padding; numpynn's is 0 with a zero gradient, so no weight
+    moves. The sum and the per-sample losses are PyTorch's."""
+    pred = np.random.default_rng(0).standard_normal(shape)
+    target = np.array(target, dtype=np.int64).reshape((shape[0], *shape[2:]))
+    for reduction in ("mean", "sum", "none"):
+        loss = getattr(nn, name)(reduction=reduction, **kwargs)
+        value = loss(pred, target)
+        upstream = None if reduction != "none" else np.ones(target.shape)
+        grad = loss.backward(upstream)
+        twin_kwargs = {**kwargs, "reduction": reduction}
+        if "weight" in kwargs:
+            twin_kwargs["weight"] = torch.tensor(kwargs["weight"], dtype=torch.float64)
+        tp = torch.tensor(pred, requires_grad=True)
+        tvalue = getattr(torch.nn, name)(**twin_kwargs)(tp, torch.from_numpy(target))
+        tvalue.backward(None if upstream is None else torch.from_numpy(upstream))
+        assert grad.shape == pred.shape and not grad.any(), reduction
+        if reduction == "mean":
+            assert value == 0.0 and np.isnan(tvalue.item())
+        else:
+            assert_close(value, tvalue.detach().numpy(), 1e-12, 1e-12, f"{name} {reduction}")
+            assert_close(grad, tp.grad.numpy(), 1e-12, 1e-12, f"{name} {reduction} gradient")
+
+
+def test_fit_leaves_the_weights_alone_on_a_batch_of_ignored_targets_and_stops_on_nan():
+    """A batch whose every target is ignored trains nothing (loss 0, no step moves a weight);
+    a non-finite loss stops fit, naming the epoch and the batch, before any weight moves."""
+    from numpynn.training import fit
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3)).astype(np.float32), rng.integers(0, 2, 8)
+    y[4:] = -100  # the second batch of four is all padding
+    model = nn.Sequential(nn.Linear(3, 2))
+    opt = nn.optim.SGD(model.parameters(), lr=0.1)  # no momentum: a zero gradient moves nothing
+    fit(model, x[4:], y[4:], loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=2, verbose=0)
+    before = [p.data.copy() for p in model.parameters()]
+    history = fit(
+        model, x, y, loss=nn.CrossEntropyLoss(), optimizer=opt, batch_size=4, shuffle=False,
+        epochs=1, verbose=0,
+    )  # fmt: skip
+    assert np.isfinite(history.history["loss"][0])
+    moved = [p.data.copy() for p in model.parameters()]
+    fit(model, x[4:], y[4:], loss=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, verbose=0)
+    assert all(np.array_equal(a, p.data) for a, p in zip(moved, model.parameters()))
+    assert not all(np.array_equal(a, b) for a, b in zip(before, moved))  # the first batch did
+
+    x[5, 1] = np.nan  # in the batch of ignored targets: its logits are NaN, the loss too
+    with pytest.raises(FloatingPointError, match=r"fit: epoch 1, batch 2: CrossEntropyLoss: "):
+        fit(
+            model, x, y, loss=nn.CrossEntropyLoss(), optimizer=opt, batch_size=4,
+            shuffle=False, epochs=1, verbose=0,
+        )  # fmt: skip
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

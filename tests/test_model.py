@@ -155,6 +155,20 @@ def test_a_model_is_a_layer_of_another_graph():
     nn.gradcheck(outer, data((3, 4)))
 
 
+def test_a_model_with_several_outputs_is_a_layer_of_another_graph(tmp_path):
+    inputs = nn.Input(shape=(4,))
+    hidden = nn.Dense(3, activation="tanh")(inputs)
+    inner = nn.Model(inputs, [hidden, nn.Dense(2)(hidden)])  # refused in a graph before
+    outer_inputs = nn.Input(shape=(4,))
+    first, second = inner(outer_inputs)
+    outer = nn.Model(outer_inputs, nn.Concatenate()([nn.Dense(2)(first), second]))
+    assert outer.output_shape((None, 4)) == (None, 4)
+    x = data((3, 4))
+    nn.gradcheck(outer, x)
+    nn.save_model(outer, tmp_path / "nested.npz")
+    np.testing.assert_array_equal(nn.load_model(tmp_path / "nested.npz")(x), outer(x))
+
+
 # --- names -----------------------------------------------------------------------------------
 
 

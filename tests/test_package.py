@@ -21,7 +21,7 @@ LAYERS = [
     {"optim"},
     {"safetensors_io"},
     {"io"},
-    {"callbacks"},
+    {"callbacks", "diagnostics"},
     {"objective"},
     {"training"},
     {"distributed"},
@@ -29,8 +29,8 @@ LAYERS = [
     {"keras_api"},
     {"model", "sequential"},
     {"torch_bridge", "onnx", "sklearn"},
-    {"report"},
-    {"plot", "cli", "__main__"},
+    {"report", "_network_report"},
+    {"plot", "cli", "__main__", "lr_finder"},
     {"keras"},
 ]
 LAYERS[0].update({"_checks", "_threads"})  # input checks (issue 13); BLAS threads (issue 18)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -155,7 +156,15 @@ def test_every_confusion_shade_keeps_its_text_readable():
 
 @pytest.mark.parametrize(
     "seconds, shown",
-    [(0.0004, "under 1 ms"), (0.048, "48 ms"), (3.24, "3.2 s"), (125, "2 min 5 s")],
+    [
+        (0.0004, "under 1 ms"),
+        (0.048, "48 ms"),
+        (0.9996, "1.0 s"),
+        (3.24, "3.2 s"),
+        (59.97, "1 min 0 s"),
+        (125, "2 min 5 s"),
+        (7300, "2 h 1 min"),
+    ],
 )
 def test_the_training_time_is_shown_to_a_readable_precision(tmp_path, seconds, shown):
     write_metrics(tmp_path, timings={"train": seconds})
@@ -178,13 +187,15 @@ def test_a_csv_run_shows_the_file_name_and_the_column_names(tmp_path):
     assert '<td class="num">3</td><td class="num">4</td><td class="num">5</td>' in page
 
 
-def test_the_csv_name_comes_from_the_model_when_metrics_json_lacks_it(tmp_path):
+def test_the_csv_file_and_columns_come_from_the_model_when_metrics_json_lacks_them(tmp_path):
     model = nn.Sequential(nn.Dense(2, input_dim=3, activation="softmax"))
-    model.metadata = {"dataset": "csv", "csv": "/tmp/wine.csv", "target": None}
+    columns = ["alcohol", "ash", "hue"]
+    model.metadata = {"dataset": "csv", "csv": "/tmp/wine.csv", "target": None, "columns": columns}
     model.save(tmp_path / "model.npz")
     write_metrics(tmp_path, dataset="csv")
     page = report.write_report(tmp_path).read_text()
     assert "<div>Data set</div><b>wine.csv</b>" in page and "Problems" not in page
+    assert "<p>3 features: alcohol, ash, hue</p>" in page
 
 
 # --- damaged run folders -----------------------------------------------------------------------
@@ -260,6 +271,12 @@ def test_damaged_model_mistakes_and_images_are_named_and_skipped(tmp_path):
     assert "mistakes.npz: true holds classes outside 0..1" in problems
     (tmp_path / "mistakes.npz").write_bytes(b"garbage")
     assert "mistakes.npz could not be read" in report.write_report(tmp_path).read_text()
+    with zipfile.ZipFile(tmp_path / "mistakes.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w", force_zip64=True) as member:
+            for _ in range(129):  # 129 MB of zeros, a few hundred KB packed
+                member.write(bytes(2**20))
+    page = report.write_report(tmp_path).read_text()
+    assert "mistakes.npz could not be read: it unpacks to 135,266,304 bytes" in page
 
 
 JSON = st.recursive(
@@ -434,6 +451,10 @@ def test_the_report_of_a_csv_run_in_chromium(driver, tmp_path):
     _, scrolls = check_page(driver, page, tmp_path)
     assert scrolls  # the worst mistakes with a column per feature: a wide table
     assert driver.title.startswith("numpynn report: my flowers.csv, test accuracy")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["csv"] == str(data.resolve()) and metrics["target"] == "species"
+    (tmp_path / "run" / "model.npz").unlink()  # metrics.json alone names the file
+    assert "<b>my flowers.csv</b>" in report.write_report(tmp_path / "run").read_text()
 
 
 @pytest.mark.parametrize("images", [False, True])

@@ -88,6 +88,7 @@ from numpynn.losses import (
     MSELoss,
     NLLLoss,
 )
+from numpynn.lr_finder import lr_find
 from numpynn.model import Input, Model
 from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
@@ -183,6 +184,7 @@ __all__ = [
     "init",
     "load_model",
     "load_weights",
+    "lr_find",
     "manual_seed",
     "metrics",
     "names",

@@ -8,6 +8,10 @@ at the end: a crash or an error half-way leaves the old file (or none) and no pa
   ``.<name>.numpynn-tmp-<host>-<pid>-<random>``, says whose it is, and the next write in the
   same folder removes it once it is stale: its writer was on this host and has exited, or
   it has not been touched for ``STALE_AFTER`` seconds.
+- Looking for stale temporaries lists the folder, which costs time in a big one, so it is
+  skipped when it cannot find anything: when this process's last write there left no
+  temporary of anyone else and the folder has not changed since (same device, inode and
+  modification time; creating a temporary changes the folder's modification time).
 - The temporary name never exceeds the file system's name limit: the part of the target's
   name it repeats is shortened, never the target's name.
 - A symbolic link is followed: the file it points to is replaced and the link kept, as
@@ -36,6 +40,9 @@ import zlib
 MARK = ".numpynn-tmp-"
 STALE_AFTER = 3600.0  # seconds without a write after which anyone's temporary file is stale
 _TEMPORARY = re.compile(r"^\..*\.numpynn-tmp-([0-9a-f]{4})-(\d+)-[0-9a-f]{8}$", re.DOTALL)
+# folder -> its (device, inode, modification time) just after this process's last write there
+# left it without anyone else's temporaries: while it reads the same, there is nothing to clear
+_clean_folders: dict[str, tuple[int, int, int]] = {}
 
 
 class NotARegularFileError(OSError):
@@ -127,18 +134,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clear_stale_temporaries(folder: str) -> list[str]:
-    """Remove the stale temporary files that killed writers left in ``folder``; return them.
+def clear_stale_temporaries(folder: str) -> tuple[list[str], int]:
+    """Remove the stale temporary files that killed writers left in ``folder``; return them,
+    and how many temporaries of others (live writers, other hosts) were left in place.
 
     A temporary file is stale when the host in its name is this one and its process has
     exited, or when nobody has written to it for ``STALE_AFTER`` seconds. Files of running
     writers, and files of other names, are never touched.
     """
-    removed, host, now = [], _host(), time.time()
+    removed, kept, host, now = [], 0, _host(), time.time()
     try:
         entries = list(os.scandir(folder or "."))
     except OSError:
-        return removed
+        return removed, 1  # unknown: look again next time
     for entry in entries:
         match = _TEMPORARY.match(entry.name)
         if match is None:
@@ -153,9 +161,19 @@ def clear_stale_temporaries(folder: str) -> list[str]:
             if owner_gone or now - info.st_mtime > STALE_AFTER:
                 os.remove(entry.path)
                 removed.append(entry.path)
+            elif int(match[2]) != os.getpid() or match[1] != host:
+                kept += 1
         except OSError:
-            continue  # removed meanwhile, or not ours to remove
-    return removed
+            kept += 1  # removed meanwhile, or not ours to remove: look again next time
+    return removed, kept
+
+
+def _folder_state(folder: str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(folder or ".")
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns
 
 
 @contextlib.contextmanager
@@ -165,7 +183,10 @@ def atomic_write(path, mode: str = "wb", **kwargs):
     error, KeyboardInterrupt included, remove it and re-raise."""
     target = _target(path)
     folder, name = os.path.split(target)
-    clear_stale_temporaries(folder)
+    state = _folder_state(folder)
+    others = 0
+    if state is None or _clean_folders.pop(folder, None) != state:
+        others = clear_stale_temporaries(folder)[1]
     temporary = os.path.join(folder, temporary_name(folder, name))
     created = done = False
     try:
@@ -178,6 +199,8 @@ def atomic_write(path, mode: str = "wb", **kwargs):
             os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
         os.replace(temporary, target)
         done = True
+        if not others:
+            _clean_folders[folder] = _folder_state(folder)
     finally:
         if created and not done:
             with contextlib.suppress(OSError):

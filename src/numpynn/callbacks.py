@@ -89,7 +89,10 @@ class CallbackList:
 
 class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is a list, one value per
-    epoch; ``history.epoch`` the epoch numbers (from 0). ``fit`` returns it."""
+    epoch; ``history.epoch`` the epoch numbers (from 0). ``fit`` returns it. With a
+    ``Diagnostics`` callback, ``history.diagnostics`` holds its results (else None)."""
+
+    diagnostics: dict | None = None
 
     def __init__(self):
         self.history: dict[str, list[float]] = {}
@@ -463,3 +466,12 @@ class LambdaCallback(Callback):
             if not hook.startswith("on_") or not hasattr(Callback, hook):
                 raise TypeError(f"LambdaCallback: unknown hook {hook!r}")
             setattr(self, hook, function)
+
+
+def __getattr__(name: str):
+    # Diagnostics builds on Callback, so it lives in numpynn.diagnostics; named here too
+    if name == "Diagnostics":
+        from numpynn.diagnostics import Diagnostics
+
+        return Diagnostics
+    raise AttributeError(f"module 'numpynn.callbacks' has no attribute {name!r}")

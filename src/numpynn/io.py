@@ -321,8 +321,10 @@ def _read_weights(model: Module, archive, path, convert: bool) -> dict:
     for name in targets.keys() & stored.keys():
         (shape, dtype), have = stored[name], targets[name]
         if shape != have.shape or dtype.kind != have.dtype.kind:
+            transposed = len(shape) == 2 and shape != have.shape and shape == have.shape[::-1]
             problems.append(
                 f"mismatched: {name}: expected {have.shape} {have.dtype}, got {shape} {dtype}"
+                + (" (transposed? PyTorch's layout is (out, in))" if transposed else "")
             )
     if problems:
         raise ModelFileError(

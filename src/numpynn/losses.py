@@ -37,7 +37,14 @@ class Loss:
     """Base class: reduction, the finite check, and the chain rule through the reduction.
 
     With l_i the unreduced losses: L = mean(l_i) (``"mean"``), sum(l_i) (``"sum"``) or the
-    l_i themselves (``"none"``); dL/dpred_i = dl_i/dpred_i / N for the mean.
+    l_i themselves (``"none"``); dL/dpred_i = dl_i/dpred_i / N for the mean, where a loss
+    may count other than N (the summed weights of the targets, or only those not ignored).
+
+    A mean over nothing (an empty batch, every target equal to ``ignore_index``, or every
+    target's class weight 0) is 0 with a zero gradient: such a batch holds nothing to learn,
+    and leaves the weights where they are. PyTorch returns NaN there (0 / 0), which ``fit``
+    would have to stop on; the sum is 0 in both. A non-finite prediction still makes the
+    loss non-finite, ignored or not, and that is an error (``fit`` stops on it).
 
     Args:
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -74,9 +81,11 @@ class Loss:
         self.losses, self.pred_shape = losses, pred.shape
         if self.reduction == "none":
             value = losses
-        else:
+        elif self.reduction == "sum":
+            value = losses.sum()
+        else:  # over nothing: 0 (see the class docstring), still NaN if a prediction is
             total = losses.sum()
-            value = total if self.reduction == "sum" else total / self.denominator
+            value = total / self.denominator if self.denominator else total * 0.0
         finite = math.isfinite(value) if np.ndim(value) == 0 else np.isfinite(value).all()
         if not finite:
             bad = int(np.sum(~np.isfinite(pred)))
@@ -106,7 +115,7 @@ class Loss:
         else:
             scale = 1.0 if grad is None else float(grad)
             if self.reduction == "mean":
-                scale = scale / self.denominator
+                scale = scale / self.denominator if self.denominator else 0.0
         local = self.local_grad()
         return (local * scale).astype(local.dtype, copy=False)
 
@@ -231,20 +240,27 @@ class HuberLoss(Loss):
         return {"reduction": self.reduction, "delta": self.delta}
 
 
-def _check_class_indices(loss: Loss, pred, target, ignore_index=None) -> np.ndarray:
+def _class_indices(loss: Loss, pred, target, weight):
+    """Index targets checked, with ``loss.ignore_index`` kept out of everything: the targets
+    (ignored rows pointing at class 0), which rows are kept, and each row's weight w_y (1
+    without class weights, 0 where ignored); sets the mean's denominator to their sum."""
     if target.shape != pred.shape[:1]:
         raise ValueError(
             f"{loss.describe()}: expected class indices of shape ({pred.shape[0]},), "
             f"got {target.shape}"
         )
-    real = target if ignore_index is None else target[target != ignore_index]
+    kept = target != loss.ignore_index
+    real = target[kept]
     if real.size and (real.min() < 0 or real.max() >= pred.shape[1]):
-        ignored = "" if ignore_index is None else f" (or ignore_index {ignore_index})"
         raise ValueError(
-            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}]{ignored} "
-            f"for {pred.shape[1]} classes, got values from {real.min()} to {real.max()}"
+            f"{loss.describe()}: class indices must lie in [0, {pred.shape[1] - 1}] (or "
+            f"ignore_index {loss.ignore_index}) for {pred.shape[1]} classes, got values from "
+            f"{real.min()} to {real.max()}"
         )
-    return target
+    target = np.where(kept, target, 0)
+    row_weight = (kept if weight is None else weight[target] * kept).astype(pred.dtype)
+    loss.denominator = int(np.count_nonzero(kept)) if weight is None else row_weight.sum()
+    return target, kept, row_weight
 
 
 def _class_axis_last(loss: Loss, pred, target):
@@ -304,9 +320,10 @@ class CrossEntropyLoss(Loss):
     Gradient: dL_i/dz_i = p_i * sum_c a_ic - a_i, which is p - y for a one-hot y.
 
     Targets equal to ``ignore_index`` (-100 by default) add nothing to the loss, nor to the
-    gradient, nor to the mean's denominator, as in PyTorch; a batch with every target ignored
-    has loss 0 (PyTorch: NaN). Predictions (N, C, d1, ...) with targets (N, d1, ...) are
-    one classification per position (a language model's (N, C, T)).
+    gradient, nor to the mean's denominator, as in PyTorch. When nothing is left to average
+    (every target ignored, an empty batch, every target's class weight 0) the mean is 0 with
+    a zero gradient, where PyTorch gives NaN (see ``Loss``). Predictions (N, C, d1, ...) with
+    targets (N, d1, ...) are one classification per position (a language model's (N, C, T)).
 
     Args:
         weight: a weight per class, shape (C,), or None.
@@ -347,8 +364,6 @@ class CrossEntropyLoss(Loss):
         pred, target = _class_axis_last(self, pred, target)
         self.log_p = self.log_probabilities(pred)  # checks pred is (N, C) first
         self.coef = self._coefficients(pred, target)
-        if self.denominator == 0:  # every target ignored
-            self.denominator = 1
         return _class_axis_back(self, -np.sum(self.coef * self.log_p, axis=1))
 
     def log_probabilities(self, pred):
@@ -369,18 +384,11 @@ class CrossEntropyLoss(Loss):
         weight = _class_weight(self, self.weight, c, pred.dtype)
         eps = self.label_smoothing
         if target.dtype.kind in "iu":
-            target = _check_class_indices(self, pred, target, self.ignore_index)
-            kept = target != self.ignore_index
-            target = np.where(kept, target, 0)
+            target, kept, row_weight = _class_indices(self, pred, target, weight)
             coef = np.full((n, c), eps / c, dtype=pred.dtype)
-            if weight is None:
-                coef[np.arange(n), target] += 1 - eps
-                self.denominator = int(kept.sum())
-            else:
-                target_weight = weight[target] * kept
+            if weight is not None:
                 coef *= weight
-                coef[np.arange(n), target] += (1 - eps) * target_weight
-                self.denominator = target_weight.sum()
+            coef[np.arange(n), target] += (1 - eps) * row_weight
             coef[~kept] = 0
         elif target.dtype.kind == "f" and target.shape == pred.shape:
             coef = target.astype(pred.dtype) * (1 - eps) + eps / c
@@ -462,8 +470,8 @@ def categorical_crossentropy(from_logits: bool = False, **kwargs) -> CrossEntrop
 class NLLLoss(Loss):
     """Negative log-likelihood of log-probabilities: l = -w_y log_p[y] for each row, divided
     by the summed weight of the targets for ``reduction="mean"``; dl/dlog_p[y] = -w_y, 0 for
-    the other classes. Targets equal to ``ignore_index`` count for nothing (loss 0 if all
-    are ignored; PyTorch: NaN).
+    the other classes. Targets equal to ``ignore_index`` count for nothing; with nothing
+    left to average, the mean is 0 with a zero gradient (PyTorch: NaN; see ``Loss``).
 
     Args:
         weight: a weight per class, shape (C,), or None.
@@ -493,14 +501,11 @@ class NLLLoss(Loss):
             raise ValueError(f"NLLLoss: expected integer class indices, got {target.dtype}")
         pred, target = _class_axis_last(self, pred, target)
         _check_2d(self, pred, "log-probabilities")
-        target = _check_class_indices(self, pred, target, self.ignore_index)
-        kept = target != self.ignore_index
-        target = np.where(kept, target, 0)
         weight = _class_weight(self, self.weight, pred.shape[1], pred.dtype)
-        self.target_weight = (kept if weight is None else weight[target] * kept).astype(pred.dtype)
-        self.target, self.rows_shape = target, pred.shape
-        self.denominator = self.target_weight.sum() or 1  # 1: every target ignored
-        return _class_axis_back(self, -self.target_weight * pred[np.arange(len(target)), target])
+        self.target, _, self.target_weight = _class_indices(self, pred, target, weight)
+        self.rows_shape = pred.shape
+        rows = np.arange(len(self.target))
+        return _class_axis_back(self, -self.target_weight * pred[rows, self.target])
 
     def local_grad(self):
         grad = np.zeros(self.rows_shape, dtype=self.target_weight.dtype)

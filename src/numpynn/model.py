@@ -49,6 +49,8 @@ class Model(KerasMethods, Module):
     Parameters are named after their layers: ``dense_1.weight``.
     """
 
+    kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
+
     def __init__(self, inputs, outputs, name: str | None = None):
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
@@ -136,6 +138,8 @@ class Model(KerasMethods, Module):
                 for t, value in zip(node.outputs, out):
                     values[id(t)] = value
                     self._output_shapes[id(t)] = (value.shape, value.dtype)
+        if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
+            self.kept_outputs.extend((node.layer, values[id(node)]) for node in self._nodes)
         outputs = [values[id(t)] for t in self.outputs]
         return outputs[0] if len(outputs) == 1 else outputs
 

@@ -15,8 +15,9 @@ out and named in a "Problems" box at the top. Only a folder without a readable
 Two helpers give the training command what the page needs beyond today's files:
 ``run_details(...)`` (a dict to merge into ``metrics.json``) and ``save_mistakes(...)``
 (``mistakes.npz``: the most confident wrong predictions, and the first test images with
-their predictions). ``metrics.json`` may also name the CSV file (``"csv"``) and its feature
-columns (``"feature_names"``).
+their predictions). The CSV file, its target and feature columns are read from
+``metrics.json`` (``"csv"``, ``"target"``, ``"feature_names"``) or else from the model's
+metadata (``"csv"``, ``"target"``, ``"columns"``).
 
 The page is a list of sections, each ``_section(title, body)``; a new one is one more line
 in ``_sections``.
@@ -51,6 +52,8 @@ import numpy as np
 
 from numpynn import metrics
 from numpynn._files import atomic_write
+from numpynn._network_report import CSS as NETWORK_CSS
+from numpynn._network_report import inside_the_network, is_diagnostics
 
 REPORT = "report.html"
 MISTAKES = "mistakes.npz"
@@ -58,6 +61,7 @@ LIST_LIMIT = 1000  # longer lists in metrics.json (classes, features) are refuse
 SAMPLE_LIMIT = 10**7  # test samples in a confusion matrix: the per-class scores expand them
 TABLE_CLASSES = 50  # the confusion table is drawn up to this many classes
 FEATURES_SHOWN = 40  # feature columns in the table of worst mistakes
+MISTAKES_LIMIT = 2**27  # bytes: mistakes.npz holds a few dozen samples, 128 MB is damage
 
 
 # --- what the training command records ---------------------------------------------------------
@@ -259,7 +263,7 @@ def _is_setting(v):
     )
 
 
-# key: (check, what it should be); keys not listed are not shown (history, diagnostics, ...)
+# key: (check, what it should be); keys not listed are not shown (history, ...)
 _RESULTS = {
     "dataset": (_is_text, "a name"),
     "csv": (_is_text, "a file path"),
@@ -278,8 +282,13 @@ _RESULTS = {
     "split": (_mapping(_is_count), "an object of sample counts"),
     "timings": (_mapping(lambda v: _is_number(v) and v >= 0), "an object of seconds"),
     "versions": (_mapping(_is_text), "an object of version texts"),
+    "diagnostics": (
+        is_diagnostics,
+        "the layer statistics and diagnoses of nn.callbacks.Diagnostics",
+    ),
 }
-_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names", "feature_names")}
+_META = {key: _RESULTS[key] for key in ("dataset", "csv", "target", "class_names")}
+_META["columns"] = _RESULTS["feature_names"]  # the CSV columns the model reads, in order
 
 
 def _checked(values: dict, schema: dict, source: str, problems: list) -> dict:
@@ -336,6 +345,10 @@ def _read_mistakes(path: pathlib.Path, classes: int, problems: list) -> dict | N
     if not path.is_file():
         return None
     try:
+        with zipfile.ZipFile(path) as archive:  # the sizes it declares bound what it unpacks
+            size = sum(member.file_size for member in archive.infolist())
+        if size > MISTAKES_LIMIT:
+            raise ValueError(f"it unpacks to {size:,} bytes, more than the {MISTAKES_LIMIT:,} read")
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -394,7 +407,7 @@ def _page(facts: RunFacts) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{e(title)}</title>\n<style>{_CSS}</style></head>\n<body><main>\n"
+        f"<title>{e(title)}</title>\n<style>{_CSS}{NETWORK_CSS}</style></head>\n<body><main>\n"
         f'<h1>numpynn run report</h1>\n<p class="where">{e(str(facts.run.resolve()))}</p>\n'
         f'<div class="cards">{card_html}</div>\n'
         + "\n".join(_sections(facts))
@@ -405,11 +418,16 @@ def _page(facts: RunFacts) -> str:
 def _sections(facts: RunFacts) -> list[str]:
     """The page's sections, in order; a section without content is left out."""
     run = facts.run
+    diagnostics = facts.results.get("diagnostics")
+    network = _section("Inside the network", inside_the_network(diagnostics))
+    first = bool(diagnostics and diagnostics["diagnoses"])  # the diagnoses at the top
     sections = [
+        network if first else "",
         _section("Command and settings", _command(facts.results)),
         _section("Data", _data(facts)),
         _section("Model", _model(facts.model)),
         _section("Training curves", _image(run / "history.png", "training curves", facts)),
+        "" if first else network,
         _section("Confusion matrix", _confusion(facts.matrix, facts.class_names)),
         _section("Per-class report", _per_class(facts.matrix, facts.class_names)),
         _section("Worst mistakes", _mistakes(facts)),
@@ -443,7 +461,7 @@ def _problems(problems: list) -> str:
     )
 
 
-def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
+def _table(head, rows, numeric_from: int = 1) -> str:
     """An HTML table of text cells (escaped); columns from ``numeric_from`` align right."""
     e = html.escape
     align = [' class="num"' if i >= numeric_from else "" for i in range(len(head))]
@@ -452,7 +470,7 @@ def _table(head, rows, numeric_from: int = 1, cls: str = "") -> str:
         "<tr>" + "".join(f"<td{c}>{e(str(v))}</td>" for v, c in zip(row, align)) + "</tr>"
         for row in rows
     )
-    table = f'<table class="{e(cls)}"><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>'
+    table = f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
     return f'<div class="scroll">{table}</div>'
 
 
@@ -460,9 +478,9 @@ def _duration(seconds: float) -> str:
     """48 ms, 3.2 s, 2 min 5 s."""
     if seconds < 0.001:
         return "under 1 ms"
-    if seconds < 1:
+    if seconds < 0.9995:  # what rounds to 1000 ms is 1.0 s
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
+    if seconds < 59.95:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
@@ -518,7 +536,7 @@ def _data(facts: RunFacts) -> str:
 
 
 def _feature_names(facts: RunFacts):
-    return facts.results.get("feature_names") or facts.meta.get("feature_names")
+    return facts.results.get("feature_names") or facts.meta.get("columns")
 
 
 def _model(model) -> str:
@@ -527,7 +545,7 @@ def _model(model) -> str:
     rows, totals = model
     connected = any(row[3] for row in rows)
     head = ["layer (type)", "output shape", "parameters"] + (["connected to"] if connected else [])
-    table = _table(head, [row[: len(head)] for row in rows], 2, "model")
+    table = _table(head, [row[: len(head)] for row in rows], 2)
     return table + f'<p class="note">{"<br>".join(map(html.escape, totals))}</p>'
 
 

@@ -127,19 +127,12 @@ def load_file(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         begin, end = entry["data_offsets"]
         dtype = DTYPES[entry["dtype"]]
         array = np.frombuffer(data, dtype, (end - begin) // dtype.itemsize, begin)
-        if entry["dtype"] == "BF16":  # the high half of a float32: shift the bits back in place
+        if entry["dtype"] == "BF16":  # the high 16 bits of a float32: shift them back up
             array = (array.astype(np.uint32) << 16).view(np.float32)
         else:
             array = array.astype(dtype.newbyteorder("="), copy=False)
         arrays[key] = array.reshape(entry["shape"])
     return arrays, metadata
-
-
-def read_header(path) -> tuple[dict, dict[str, str]]:
-    """The checked tensor entries and the metadata of the file at ``path`` (its data unread)."""
-    path = os.fspath(path)
-    with open_regular(path) as file:
-        return _read_header(file, path, os.fstat(file.fileno()).st_size)
 
 
 def _read_header(file, path: str, size: int) -> tuple[dict, dict[str, str]]:

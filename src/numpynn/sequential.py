@@ -33,6 +33,8 @@ class Sequential(KerasMethods, Module):
     Shape: input that of the first layer; output that of the last.
     """
 
+    kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
+
     def __init__(self, *layers: Module, name: str | None = None):
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
@@ -127,6 +129,8 @@ class Sequential(KerasMethods, Module):
         self._input_shape = (None, *x.shape[1:])
         for layer in self._layers:
             x = layer(x)
+            if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
+                self.kept_outputs.append((layer, x))
         return x
 
     def backward(self, grad):

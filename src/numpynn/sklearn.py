@@ -7,6 +7,10 @@ exist (``hidden_layer_sizes``, ``activation``, ``alpha``, ``batch_size``,
 ``nn.fit``, and pass ``sklearn.utils.estimator_checks``; ``module=`` wraps any numpynn
 model instead of the default MLP (as skorch does for PyTorch), copied at each ``fit``.
 
+The default network starts where scikit-learn's does: its initialisation (weights and
+biases uniform in +-sqrt(6 / (fan_in + fan_out)), 2 in place of 6 for ``"logistic"``) drawn
+from ``check_random_state(random_state)`` in its order, so that both estimators with one
+``random_state`` begin from the same weights and, with one batch per epoch, learn alike.
 The loss is scikit-learn's: the mean log-loss (classifier) or half the squared error summed
 over the outputs (regressor) of a batch, plus ``alpha / (2 batch)`` times the squared
 weights (not the biases). Training stops after ``max_iter`` epochs, or when the training
@@ -31,6 +35,7 @@ True
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
@@ -103,7 +108,7 @@ class _NumpynnMLP(BaseEstimator):
         self.verbose = verbose
         self.module = module
 
-    def _network(self, n_features: int, n_outputs: int, rng) -> Module:
+    def _network(self, n_features: int, n_outputs: int) -> Module:
         if self.module is not None:
             return _fresh_copy(self.module)  # the parameter itself stays untrained
         if self.activation not in ACTIVATIONS:
@@ -114,17 +119,18 @@ class _NumpynnMLP(BaseEstimator):
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
         if any(int(s) < 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}")
-        hidden = [
-            layers.Dense(int(units), activation=ACTIVATIONS[self.activation], seed=rng)
-            for units in sizes
-        ]
-        network = Sequential(*hidden, layers.Dense(n_outputs, seed=rng))
+        units = [n_features, *(int(s) for s in sizes), n_outputs]
+        # zeros: no draw from the library's generator; the weights are drawn below
+        dense = functools.partial(layers.Dense, kernel_initializer="zeros")
+        hidden = [dense(n, activation=ACTIVATIONS[self.activation]) for n in units[1:-1]]
+        network = Sequential(*hidden, dense(n_outputs))
         network.build((None, n_features))
+        _initialise_as_scikit_learn(network, check_random_state(self.random_state), self.activation)
         return network
 
     def _train(self, X, y, sample_weight, loss, n_outputs, stratify):
+        network = self._network(X.shape[1], n_outputs)  # first: it draws as scikit-learn's
         rng = _generator(self.random_state)
-        network = self._network(X.shape[1], n_outputs, rng)
         n = len(X)
         batch_size = min(200, n) if self.batch_size == "auto" else int(self.batch_size)
         batch_size = max(1, min(batch_size, n))
@@ -179,6 +185,21 @@ class _NumpynnMLP(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return predict(self.model_, X.astype(np.float64), batch_size=1024)
+
+
+def _initialise_as_scikit_learn(network: Sequential, random_state, activation: str) -> None:
+    """scikit-learn's MLP initialisation, drawn from its RandomState in its order, so that a
+    ``random_state`` starts both estimators from the same weights: for each layer, W (fan_in,
+    fan_out) then b (fan_out), both uniform in +-sqrt(f / (fan_in + fan_out)), f = 6 (2 for
+    the logistic activation), where Dense's own would draw W alone and set b to 0."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    for layer in network:
+        fan_out, fan_in = layer.weight.data.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        weight = random_state.uniform(-bound, bound, (fan_in, fan_out))
+        bias = random_state.uniform(-bound, bound, fan_out)
+        layer.weight.data[...] = weight.T  # numpynn keeps PyTorch's (out, in)
+        layer.bias.data[...] = bias
 
 
 def _adam_with_l2(network: Module, decay: float, lr: float) -> optim.Adam:

@@ -33,6 +33,7 @@ from numpynn import names
 from numpynn._config import Seed, get_rng
 from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from numpynn.data import DataLoader
+from numpynn.diagnostics import Diagnostics
 from numpynn.module import Module
 from numpynn.objective import Objective, sample_weights
 
@@ -109,6 +110,9 @@ def fit(
         if model.stop_training:
             break
     hooks.on_train_end({})
+    for callback in callbacks or []:
+        if isinstance(callback, Diagnostics):
+            history.diagnostics = callback.results
     return history
 
 

@@ -166,6 +166,7 @@ def test_a_csv_with_a_first_column_of_numbers_as_target_is_classified_by_value(t
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--activation", "rleu"], "--activation: "),
         (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["--find-lr", "--lr", "0.1"], "give --lr or --find-lr (which chooses the rate), not both"),
     ],
 )
 def test_train_usage_errors_exit_2_under_the_train_usage_line(
@@ -260,3 +261,37 @@ def test_a_continuous_csv_target_is_refused_before_training(tmp_path, capsys):
     code, out, err = run_main(args, capsys)
     assert code == 1 and "holds 40 distinct values, 40 of them only once" in err, err
     assert "Epoch" not in out + err and not (tmp_path / "r").exists()
+
+
+def test_diagnostics_are_on_by_default_and_no_diagnostics_leaves_them_out(tmp_path, capsys):
+    def run(name, *options):
+        args = ["train", "--quiet", "--out", tmp_path / name, "--epochs", "2", *options]
+        code, _, err = run_main(args, capsys)
+        assert code == 0, err
+        return json.loads((tmp_path / name / "metrics.json").read_text())
+
+    diagnostics = run("on")["diagnostics"]
+    assert [layer["name"] for layer in diagnostics["layers"]] == ["dense_1", "dense_2", "dense_3"]
+    assert len(diagnostics["layers"][0]["grad_norm"]) == 2 and diagnostics["epochs"] == [0, 1]
+    assert isinstance(diagnostics["diagnoses"], list)
+    assert "Inside the network" in (tmp_path / "on" / "report.html").read_text()
+    off = run("off", "--no-diagnostics")
+    assert off["diagnostics"] is None
+    assert "Inside the network" not in (tmp_path / "off" / "report.html").read_text()
+    assert off["history"] == run("on again")["history"]  # the callback changes no step
+
+
+def test_find_lr_trains_with_the_suggested_rate(tmp_path, capsys):
+    args = ["train", "--epochs", "2", "--find-lr", "--out", tmp_path / "found"]
+    code, out, err = run_main(args, capsys)
+    assert code == 0, err
+    found = json.loads((tmp_path / "found" / "metrics.json").read_text())
+    suggestion = found["lr_find"]["suggestion"]
+    assert f"training with the suggested rate {suggestion:.3g}" in out
+    assert found["settings"]["lr"] == suggestion and (tmp_path / "found" / "lr_find.png").is_file()
+    assert len(found["lr_find"]["lrs"]) == len(found["lr_find"]["losses"]) > 10
+    args = ["train", "--quiet", "--epochs", "2", "--lr", repr(suggestion), "--out", tmp_path / "lr"]
+    code, _, err = run_main(args, capsys)
+    assert code == 0, err
+    given = json.loads((tmp_path / "lr" / "metrics.json").read_text())
+    assert given["history"] == found["history"]  # the rate reached the optimizer

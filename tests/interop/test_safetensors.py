@@ -448,3 +448,57 @@ def test_the_writer_refuses_dtypes_it_cannot_store(tmp_path):
             safetensors_io.save_file({"x": bad}, tmp_path / "x.safetensors")
     assert not os.listdir(tmp_path)
     assert sys.byteorder  # the checks above hold on either byte order
+
+
+WEIGHTS_THAT_DO_NOT_FIT = {  # a change to the state saved, and what load_weights must say
+    "extra": (
+        lambda s: s.update({"2.weight": np.ones((1, 1), np.float32)}),
+        "unexpected: 2.weight",
+    ),
+    "missing": (lambda s: s.pop("1.running_mean"), "missing: 1.running_mean"),
+    "transposed": (
+        lambda s: s.update({"0.weight": np.ascontiguousarray(s["0.weight"].T)}),
+        r"mismatched: 0.weight: expected \(3, 2\) float32, got \(2, 3\) float32 \(transposed\?",
+    ),
+    "integer": (
+        lambda s: s.update({"0.bias": np.arange(3, dtype=np.int32)}),
+        r"mismatched: 0.bias: expected \(3,\) float32, got \(3,\) int32",
+    ),
+    "boolean": (
+        lambda s: s.update({"0.bias": np.ones(3, bool)}),
+        r"mismatched: 0.bias: expected \(3,\) float32, got \(3,\) bool",
+    ),
+    "float-counter": (
+        lambda s: s.update({"1.num_batches_tracked": np.array(2.0)}),
+        r"mismatched: 1.num_batches_tracked: expected \(\) int64, got \(\) float64",
+    ),
+    "nan": (
+        lambda s: s["0.weight"].__setitem__((2, 1), np.nan),
+        r"the tensor 'weight' of layer '0' \(Linear\(2 -> 3\)\) holds 1 NaN",
+    ),
+    "overflow": (
+        lambda s: s.update({"0.bias": np.array([0, 1e300, 0])}),
+        "the weight '0.bias' overflows float32",
+    ),
+    "negative-variance": (
+        lambda s: s["1.running_var"].__setitem__(0, -1.0),
+        r"the tensor 'running_var' of layer '1' \(BatchNorm1d.*\) holds 1 negative variances",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), WEIGHTS_THAT_DO_NOT_FIT.values(), ids=list(WEIGHTS_THAT_DO_NOT_FIT)
+)
+def test_weights_that_do_not_fit_leave_every_parameter_bit_identical(tmp_path, change, message):
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    state = {k: v.copy() for k, v in model.state_dict().items()}
+    change(state)
+    path = tmp_path / "w.safetensors"
+    safetensors_io.save_file(state, path)
+    target = nn.Sequential(nn.Linear(2, 3, seed=5), nn.BatchNorm1d(3))
+    before = {k: v.copy() for k, v in target.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        nn.load_weights(target, path)
+    after = target.state_dict()
+    assert all(before[k].tobytes() == after[k].tobytes() for k in before), "the model changed"

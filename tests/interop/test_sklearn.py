@@ -15,9 +15,10 @@ MINI_BATCH = (
 )
 
 
-# fewer, larger steps than the defaults, as scikit-learn checks its own MLPs with max_iter
-# lowered: the checks fit a few hundred times
-FAST = {"hidden_layer_sizes": (32,), "learning_rate_init": 0.01, "max_iter": 50}
+# the defaults with max_iter lowered, as scikit-learn checks its own MLPs (with 100): the
+# checks fit a few hundred times. check_regressors_train asks for R^2 > 0.5, which needs the
+# start scikit-learn's own estimator takes (see test_regressor_learns_as_fast_as_scikit_learns)
+FAST = {"max_iter": 20}
 
 
 def expected_failures(estimator):
@@ -71,6 +72,40 @@ def test_pipeline_cross_validation_and_grid_search_as_scikit_learn(dataset):
     ours, theirs = (search.best_score_ for search in searches)
     assert abs(ours - theirs) <= 0.02, (ours, theirs)
     assert searches[0].score(X, y) > 0.9
+
+
+def regression_of_the_checks():
+    """The data of scikit-learn's check_regressors_train, both sides standard-scaled."""
+    from sklearn.datasets import make_regression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_regression(
+        n_samples=200, n_features=10, n_informative=1, bias=5.0, noise=20, random_state=42
+    )
+    y = StandardScaler().fit_transform(y.reshape(-1, 1))[:, 0]
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # the reference's
+@pytest.mark.parametrize("activation", ["relu", "logistic"])
+@pytest.mark.parametrize("max_iter", [20, 50])
+def test_regressor_learns_as_fast_as_scikit_learns(max_iter, activation):
+    """Same defaults, same start: scikit-learn's initialisation drawn from the same
+    RandomState (weights and biases uniform in +-sqrt(6 / (fan_in + fan_out)), 2 for
+    logistic), half the squared error, Adam, batch min(200, n), alpha / batch L2. With 200
+    samples an epoch is one full batch, so the two trajectories differ only by rounding
+    (numpynn trains in float32) and Adam's epsilon placement: R^2 agrees to 1e-3 for every
+    seed, where numpynn's own initialisation gave 0.26 against 0.68 at 20 iterations."""
+    from sklearn.neural_network import MLPRegressor as Reference
+
+    X, y = regression_of_the_checks()
+    for seed in range(3):
+        params = {"max_iter": max_iter, "activation": activation, "random_state": seed}
+        ours = MLPRegressor(**params).fit(X, y).score(X, y)
+        theirs = Reference(**params).fit(X, y).score(X, y)
+        assert abs(ours - theirs) < 1e-3, (seed, ours, theirs)
+    if activation == "relu" and max_iter == 20:
+        assert ours > 0.3 and MLPRegressor(max_iter=20, random_state=0).fit(X, y).score(X, y) > 0.5
 
 
 def test_string_labels_module_and_early_stopping():
@@ -135,7 +170,8 @@ def test_each_parameter_reaches_the_network_or_the_loop(capsys):
     assert not np.array_equal(first_weight(batch_size=5, max_iter=1), first_weight(max_iter=1))
 
     frozen = MLPClassifier((4,), learning_rate_init=0.0, max_iter=3, random_state=0).fit(X, y)
-    assert frozen.loss_curve_[0] == frozen.loss_curve_[-1]
+    # the same weights every epoch; only the float32 sum over the shuffled rows rounds apart
+    assert frozen.loss_curve_[0] == pytest.approx(frozen.loss_curve_[-1], rel=1e-6)
     moving = MLPClassifier((4,), learning_rate_init=0.1, max_iter=3, random_state=0).fit(X, y)
     assert moving.loss_curve_[-1] < moving.loss_curve_[0]
 

@@ -265,3 +265,101 @@ def test_encoder_layer_gradcheck_causal(batch, steps):
         backward, named_parameters, to = layer.backward, layer.named_parameters, layer.to
 
     nn.gradcheck(Masked(), x, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+# --- hostile masks and empty sequences (issue 22) --------------------------------------------
+
+LAYER = r"MultiheadAttention\(embed_dim=4, num_heads=2\)"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "masks, error, message",
+    [
+        (
+            {"key_padding_mask": np.zeros((3, 2), bool)},
+            ValueError,
+            r"key_padding_mask of shape \(2, 3\), got \(3, 2\)",
+        ),
+        (
+            {"key_padding_mask": np.zeros((2, 3), np.int64)},
+            TypeError,
+            r"key_padding_mask of dtype bool .* or float .*got int64",
+        ),
+        (
+            {"attn_mask": np.zeros((2, 3), bool)},
+            ValueError,
+            r"attn_mask of shape \(3, 3\) or \(4, 3, 3\), got \(2, 3\)",
+        ),
+        (
+            {"attn_mask": np.zeros((1, 3, 3), bool)},
+            ValueError,
+            r"attn_mask of shape \(3, 3\) or \(4, 3, 3\), got \(1, 3, 3\)",
+        ),  # PyTorch: no broadcasting
+        (
+            {"attn_mask": np.zeros((3, 3), np.uint8)},
+            TypeError,
+            r"attn_mask of dtype bool .*got uint8",
+        ),
+    ],
+    ids=["padding-shape", "padding-int", "attn-2d-shape", "attn-3d-shape", "attn-uint8"],
+)
+def test_masks_of_the_wrong_shape_or_dtype_are_refused_as_pytorch_does(
+    masks, error, message, torch
+):
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
+    x = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(error, match=rf"{LAYER}: expected {message}"):
+        layer(x, x, x, **masks)
+    twin = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    tx = torch.from_numpy(x)
+    with pytest.raises((RuntimeError, AssertionError)):  # PyTorch refuses each one too
+        twin(tx, tx, tx, **{k: torch.from_numpy(v) for k, v in masks.items()})
+
+
+def test_masks_go_by_keyword_and_key_value_must_fit_the_query():
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
+    x = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(TypeError, match=rf"{LAYER}: expected query, key and value .*got 4"):
+        layer(x, x, x, np.zeros((2, 3), bool))
+    with pytest.raises(ValueError, match=rf"{LAYER}: expected key and value of one length"):
+        layer(x, np.zeros((2, 5, 4)), np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"the query's batch size, got query \(2, 3, 4\), key \(3"):
+        layer(x, np.zeros((3, 5, 4)), np.zeros((3, 5, 4)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("empty", ["queries", "keys", "batch"])
+def test_empty_sequences_and_batches_as_pytorch(empty, torch):
+    layer = nn.MultiheadAttention(4, 2, batch_first=True)
+    layer.out_proj.bias.data[...] = [1, 2, 3, 4]  # visible in an output over no keys
+    twin = to_torch(torch, layer, torch.nn.MultiheadAttention(4, 2, batch_first=True), np.float32)
+    rng = np.random.default_rng(0)
+    sizes = {"queries": ((2, 0), (2, 3)), "keys": ((2, 3), (2, 0)), "batch": ((0, 3), (0, 3))}
+    (n, length), (n_keys, keys) = sizes[empty]
+    query = rng.standard_normal((n, length, 4)).astype(np.float32)
+    key = rng.standard_normal((n_keys, keys, 4)).astype(np.float32)
+    out, weights = layer(query, key, key)
+    t_out, t_weights = twin(*(torch.from_numpy(a) for a in (query, key, key)))
+    assert_close(out, t_out.detach().numpy(), 1e-6, 1e-6, "output")
+    assert weights.shape == tuple(t_weights.shape)
+    grads = layer.backward(np.ones_like(out))
+    assert [g.shape for g in grads] == [query.shape, key.shape, key.shape]
+    assert all(np.isfinite(g).all() for g in grads)
+
+
+def test_encoder_dropout_follows_the_library_seed_and_its_own():
+    x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype(np.float32)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5, batch_first=True)
+    nn.manual_seed(1)
+    first = layer(x)
+    nn.manual_seed(1)  # before: attention's dropout kept the generator of construction time
+    np.testing.assert_array_equal(layer(x), first)
+    seeded = [
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5, batch_first=True, seed=3) for _ in "ab"
+    ]
+    outputs = []
+    for other in seeded:
+        nn.manual_seed(len(outputs))  # a seeded layer ignores the library's generator
+        outputs.append(other(x))
+    np.testing.assert_array_equal(*outputs)

@@ -61,3 +61,31 @@ def test_dropout2d_drops_whole_channels_and_rescales():
     assert layer(x) is x
     with pytest.raises(ValueError, match=r"Dropout2d\(p=0.25\): expected \(N, C, H, W\)"):
         nn.Dropout2d(0.25)(np.ones((4, 3)))
+
+
+# --- one mask for every layer with dropout ---------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dropout_mask_is_drawn_in_the_dtype_and_scaled(dtype):
+    from numpynn.layers.dropout import dropout_mask
+
+    mask = dropout_mask((400, 500), 0.2, dtype, np.random.default_rng(0))
+    assert mask.dtype == dtype
+    assert sorted(np.unique(mask).tolist()) == [0.0, float(np.asarray(1 / 0.8, dtype))]
+    assert abs(np.mean(mask == 0) - 0.2) < 0.005  # 200,000 draws: std 0.0009
+    out = nn.Dropout(0.5, seed=0)(np.ones(8, dtype))  # float16 could not be drawn before
+    assert out.dtype == dtype
+
+
+def test_dropout_mask_follows_the_generator_it_is_given():
+    from numpynn.layers.dropout import dropout_mask
+
+    a = dropout_mask((50,), 0.5, np.float32, np.random.default_rng(3))
+    b = dropout_mask((50,), 0.5, np.float32, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    nn.manual_seed(5)
+    c = dropout_mask((50,), 0.5, np.float32)  # None: the library's generator
+    nn.manual_seed(5)
+    np.testing.assert_array_equal(c, dropout_mask((50,), 0.5, np.float32))
+    assert dropout_mask((3,), 1.0, np.float32).tolist() == [0, 0, 0]  # p = 1 drops all

@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 from helpers import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import numpynn as nn
 from numpynn.layers.embedding import scatter_add
@@ -76,3 +79,54 @@ def test_weight_gradient_accumulates_over_backward_calls():
     layer(np.array([3, 4]))
     layer.backward(np.full((2, 2), 10.0))  # adds to the gradient already there
     np.testing.assert_array_equal(layer.weight.grad[:, 0], [0, 2, 0, 11, 10])
+
+
+# --- hostile indices (issue 22) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad, shown",
+    [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf"), (1e30, "1e\\+30"), (-0.5, "-0.5")],
+)
+def test_non_finite_and_huge_float_indices_are_refused_before_the_cast(bad, shown):
+    # NaN passed both range comparisons before, and reached the cast to int64
+    with pytest.raises(
+        ValueError, match=rf"Embedding\(5, 2\): expected indices in \[0, 4\], got {shown}"
+    ):
+        nn.Embedding(5, 2)(np.array([1.0, bad]))
+
+
+@pytest.mark.parametrize("dtype", [bool, np.complex64, "U1", object])
+def test_indices_of_other_dtypes_are_refused(dtype):
+    with pytest.raises(TypeError, match=r"Embedding\(5, 2\): expected .*"):
+        nn.Embedding(5, 2)(np.zeros(3, dtype=dtype))
+
+
+@pytest.mark.torch
+def test_no_indices_give_an_empty_result_as_pytorch(torch):
+    layer = nn.Embedding(5, 2)
+    out = layer(np.zeros((0, 3), np.int64))
+    assert out.shape == tuple(torch.nn.Embedding(5, 2)(torch.zeros((0, 3), dtype=torch.long)).shape)
+    layer.zero_grad()
+    layer.backward(np.zeros((0, 3, 2), np.float32))
+    assert not layer.weight.grad.any()
+
+
+@given(
+    indices=hnp.arrays(
+        np.int64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4),
+        elements=st.integers(-3, 9),
+    ),
+    as_float=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_any_indices_are_looked_up_or_refused(indices, as_float):
+    layer = nn.Embedding(7, 2)
+    x = indices.astype(np.float32) if as_float else indices
+    if indices.size == 0 or (indices.min() >= 0 and indices.max() < 7):
+        out = layer(x)
+        np.testing.assert_array_equal(out, layer.weight.data[indices])
+    else:
+        with pytest.raises(ValueError, match=r"Embedding\(7, 2\): expected indices in \[0, 6\]"):
+            layer(x)

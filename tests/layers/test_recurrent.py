@@ -4,6 +4,8 @@ every layout: stacked, bidirectional, batch first or not, given states, variable
 import numpy as np
 import pytest
 from helpers import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import numpynn as nn
 
@@ -320,3 +322,125 @@ def test_keras_return_state_carried_by_a_functional_graph(cls, tmp_path):
     lines = []
     model.summary(print_fn=lines.append)
     assert f"{model.layer_name(layer)}[1]" in "\n".join(lines)
+
+
+# --- dropout between layers: the layer's seed, its dtype -------------------------------------
+
+
+def test_dropout_between_layers_follows_the_layers_seed_and_dtype():
+    x = np.random.default_rng(0).standard_normal((5, 3, 2)).astype(np.float32)
+    first = nn.LSTM(2, 4, num_layers=3, dropout=0.5, seed=7)
+    second = nn.LSTM(2, 4, num_layers=3, dropout=0.5, seed=7)
+    out_first, _ = first(x)
+    nn.manual_seed(99)  # the library's generator must not matter to a seeded layer
+    out_second, _ = second(x)
+    np.testing.assert_array_equal(out_first, out_second)  # before: the library's generator
+    assert all(m.dtype == np.float32 for m in first.dropout_masks)
+    assert out_first.dtype == np.float32
+    again, _ = first(x)
+    assert not np.array_equal(again, out_first)  # the stream goes on: a new mask each call
+
+
+# --- one sigmoid, and the gate helpers of the cells ------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_accurate_and_finite_at_the_extremes(dtype):
+    x = np.concatenate([np.linspace(-100, 100, 20001), [-1e4, -710, -709, -89, -88, 0, 1e4]])
+    x = x.astype(dtype)
+    e = np.exp(-np.abs(x.astype(np.float64)))  # the reference from exp(-|x|) <= 1, float64
+    exact = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    got = nn.functional.sigmoid(x)
+    assert got.dtype == dtype and np.isfinite(got).all()
+    # relative error a few ulp, absolute below the smallest normal number (sigma(-88) ~ 6e-39)
+    error = np.abs(got - exact) - 4 * np.finfo(dtype).eps * exact
+    assert error.max() <= np.finfo(dtype).tiny, float(error.max())
+    assert got[-1] == 1 and got[-7] == 0 and got[-2] == 0.5
+    inplace = x.copy()
+    assert nn.functional.sigmoid(inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_helpers_compute_their_formulas(dtype):
+    a = np.random.default_rng(0).standard_normal((3, 8)).astype(dtype) * 4
+    sigma = 1 / (1 + np.exp(-a.astype(np.float64)))
+    tolerance = 8 * np.finfo(dtype).eps  # absolute: tanh as 2 sigma(2a) - 1
+    np.testing.assert_allclose(nn.functional.tanh_from_sigmoid(a), np.tanh(a), atol=tolerance)
+    i, f, g, o = nn.functional.lstm_gates(a.copy())
+    for got, want in zip(
+        (i, f, g, o), (sigma[:, :2], sigma[:, 2:4], np.tanh(a[:, 4:6]), sigma[:, 6:])
+    ):
+        np.testing.assert_allclose(got, want, atol=tolerance)
+
+
+# --- hostile inputs (issue 22): lengths, empty sequences and batches --------------------------
+
+
+@pytest.mark.parametrize(
+    "lengths, error, message",
+    [
+        ([6, 1], ValueError, r"got 6"),  # longer than the sequence
+        ([5, 0], ValueError, r"got 0"),  # PyTorch's pack_padded_sequence refuses 0 too
+        ([5, -2], ValueError, r"got -2"),
+        ([2.5, 1.0], TypeError, r"one integer per sequence; got dtype float64"),  # not truncated
+        ([True, True], TypeError, r"got dtype bool"),
+        ([5], ValueError, r"one per sequence \(2,\); got shape \(1,\)"),
+        ([[5, 1]], ValueError, r"got shape \(1, 2\)"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_bad_lengths_are_refused_naming_the_layer(kind, lengths, error, message):
+    layer = make(kind, 3, 4)
+    pattern = rf"{kind.split('-')[0]}\(3, 4\): lengths must lie in \[1, 5\] .*{message}"
+    with pytest.raises(error, match=pattern):
+        layer(np.zeros((5, 2, 3)), lengths=lengths)
+
+
+@given(lengths=st.lists(st.integers(-3, 9), min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_any_integer_lengths_are_handled_or_refused(lengths):
+    layer = nn.GRU(2, 3, seed=0)
+    x = np.random.default_rng(0).standard_normal((6, len(lengths), 2))
+    if all(1 <= n <= 6 for n in lengths):
+        out, h_n = layer(x, lengths=lengths)
+        for j, n in enumerate(lengths):  # each sequence alone, cut to its length
+            alone, h_alone = layer(x[:n, j : j + 1])
+            np.testing.assert_allclose(h_n[:, j], h_alone[:, 0], rtol=1e-6, atol=1e-7)
+            assert not out[n:, j].any()
+    else:
+        with pytest.raises(ValueError, match=r"GRU\(2, 3\): lengths must lie in \[1, 6\]"):
+            layer(x, lengths=lengths)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_an_empty_sequence_is_refused_as_pytorch_does(kind):
+    with pytest.raises(ValueError, match=rf"{kind}\(3, 4\): expected at least one time step"):
+        make(kind, 3, 4)(np.zeros((0, 2, 3)))
+    with pytest.raises(ValueError, match=r"KerasLSTM.*expected at least one time step"):
+        nn.keras.LSTM(4)(np.zeros((2, 0, 3)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_an_empty_batch_gives_empty_results_as_pytorch(kind, torch):
+    layer = make(kind, 3, 4, num_layers=2, bidirectional=True)
+    twin = getattr(torch.nn, kind.split("-")[0])(3, 4, num_layers=2, bidirectional=True)
+    x = np.zeros((5, 0, 3), np.float32)
+    out, state = layer(x, lengths=np.zeros(0, np.int64))
+    t_out, t_state = twin(torch.from_numpy(x))
+    assert out.shape == tuple(t_out.shape) and out.dtype == np.float32
+    h_n = state[0] if kind == "LSTM" else state
+    assert h_n.shape == tuple((t_state[0] if kind == "LSTM" else t_state).shape)
+    grad_x, _ = layer.backward(np.zeros_like(out))
+    assert grad_x.shape == x.shape
+    assert not any(p.grad.any() for p in layer.parameters())
+
+
+def test_initial_states_are_checked_as_inputs_are():
+    layer = nn.LSTM(3, 4)
+    x, h0 = np.zeros((5, 2, 3)), np.zeros((1, 2, 4))
+    with pytest.raises(TypeError, match=r"LSTM\(3, 4\): expected real numbers as hx, got complex"):
+        layer(x, (h0.astype(complex), h0))  # before: a ComplexWarning, the imaginary part lost
+    with pytest.raises(ValueError, match=r"expected hx as \(h, c\), each of shape \(1, 2, 4\)"):
+        layer(x, (h0, np.zeros((1, 3, 4))))

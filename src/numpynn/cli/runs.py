@@ -53,20 +53,34 @@ def write_run(out, model, argv, run: dict, split, probabilities) -> list[str]:
         "history": run["history"].history,
         "confusion_matrix": matrix.tolist(),
         "precision_recall_f1_macro": metrics.precision_recall_f1(split.y_test, predicted, "macro"),
+        "diagnostics": run["history"].diagnostics,  # None with --no-diagnostics
         **report.run_details(argv, run["settings"], run["split"], run["timings"]),
+        **_data_file(model.metadata or {}),
     }
+    if run.get("lr_find") is not None:
+        results["lr_find"] = run["lr_find"].as_dict()
     with atomic_write(out / "metrics.json", "w") as f:
         json.dump(results, f, indent=2)
-    if accuracy < 1:  # save_mistakes cannot write an empty set (reshape of 0 samples to -1)
+    drawn = accuracy < 1 or bool(split.image_shape)  # mistakes, or the grid of test images
+    if drawn:
         report.save_mistakes(out, split.x_test, split.y_test, probabilities, split.image_shape)
+    name = pathlib.Path(results["csv"]).name if "csv" in results else results["dataset"]
     try:
-        plots = _write_plots(out, results["dataset"], run["history"], split, matrix, predicted)
+        plots = _write_plots(out, name, run["history"], split, matrix, predicted)
+        if run.get("lr_find") is not None:
+            plots.append(pathlib.Path(run["lr_find"].plot(out / "lr_find.png")).name)
     except ImportError as error:
         print(f"numpynn train: no plots ({error})", file=sys.stderr)
         plots = []
     report.write_report(out)
-    mistakes = ["mistakes.npz"] if accuracy < 1 else []
+    mistakes = ["mistakes.npz"] if drawn else []
     return ["model.npz", "metrics.json", *mistakes, *plots, "report.html"]
+
+
+def _data_file(meta: dict) -> dict:
+    """For a CSV run, what the report names: the file, its target and its feature columns."""
+    keys = {"csv": "csv", "target": "target", "feature_names": "columns"}
+    return {key: meta[name] for key, name in keys.items() if meta.get(name) is not None}
 
 
 def _write_plots(out, source, history, split, matrix, predicted) -> list[str]:

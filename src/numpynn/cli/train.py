@@ -26,6 +26,8 @@ from numpynn.cli.arguments import (
 from numpynn.cli.models import IMAGE_MODELS, as_model_input, build_cnn, build_lstm, build_mlp
 from numpynn.cli.runs import run_folder, write_run
 from numpynn.cli.userfiles import DATASETS, TEST_SIZE, Split, load_split
+from numpynn.diagnostics import Diagnostics
+from numpynn.lr_finder import lr_find
 
 # Settings that reach the accuracy in the README in a short run; every one can be overridden.
 DEFAULTS = {
@@ -60,6 +62,9 @@ def run(args) -> int:
     if not args.quiet and main_rank:
         sizes = f"{len(x_train):,} training and {len(x_test):,} test samples"
         print(f"{settings.source}: {sizes}; {layout}")
+    found = _find_lr(args, settings, model, x_train, split.y_train, main_rank)
+    if found is not None:
+        settings = settings._replace(lr=found.suggestion)
     with _timed(timings, "train"):
         history = model.fit(
             x_train,
@@ -69,6 +74,7 @@ def run(args) -> int:
             seed=args.seed,
             validation_split=args.validation_split,
             verbose=0 if args.quiet else 1,
+            callbacks=[] if args.no_diagnostics else [Diagnostics()],
         )
     with _timed(timings, "test"):
         probabilities = model.predict(x_test, batch_size=1024)
@@ -81,10 +87,24 @@ def run(args) -> int:
         "history": history,
         "split": report.split_sizes(len(x_train), len(x_test), args.validation_split),
         "timings": timings,
+        "lr_find": found,
     }
     written = write_run(out, model, args.argv, run, split, probabilities)
     _print_outcome(args, out, written, split, probabilities.argmax(axis=1))
     return 0
+
+
+def _find_lr(args, settings: Settings, model, x_train, y_train, main_rank: bool):
+    """With --find-lr: the learning-rate range test on a copy of the model, and the model's
+    optimizer set to the suggested rate; None without."""
+    if not args.find_lr:
+        return None
+    found = lr_find(model, x_train, y_train, batch_size=settings.batch_size, seed=args.seed)
+    for group in model.optimizer.param_groups:
+        group["lr"] = found.suggestion
+    if not args.quiet and main_rank:
+        print(f"learning-rate range test: training with the suggested rate {found.suggestion:.3g}")
+    return found
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -103,6 +123,8 @@ def _settings(args) -> Settings:
         raise UsageError(
             f"--model {args.model} needs images (digits, mnist, fashion-mnist), not {source}"
         )
+    if args.find_lr and args.lr is not None:
+        raise UsageError("give --lr or --find-lr (which chooses the rate), not both")
     if args.model == "lstm" and args.hidden and len(args.hidden) != 1:
         raise UsageError("--model lstm takes one size, its units: --hidden 128")
     for kind, value in (("activation", args.activation), ("optimizer", args.optimizer)):
@@ -281,6 +303,12 @@ def register(commands) -> None:
     output.add_argument(
         "--quiet", action="store_true", help="print only the test accuracy and the run folder"
     )
+    output.add_argument(
+        "--no-diagnostics",
+        action="store_true",
+        help="leave out the per-layer statistics and diagnoses (nn.callbacks.Diagnostics) "
+        "that metrics.json and report.html otherwise hold",
+    )
     t.set_defaults(command=run, parser=t)
 
 
@@ -315,6 +343,12 @@ def _add_network_options(group) -> None:
         "--lr",
         type=learning_rate,
         help=f"learning rate (default with adam: {_per_dataset('lr')}; else the optimizer's)",
+    )
+    group.add_argument(
+        "--find-lr",
+        action="store_true",
+        help="run the learning-rate range test (nn.lr_find) first and train with its "
+        "suggestion; metrics.json and lr_find.png record the test",
     )
     group.add_argument("--seed", type=whole_number(0), metavar="N", default=0, help="default: 0")
     group.add_argument(

@@ -26,9 +26,20 @@ from numpynn.layers.normalization import LayerNorm
 from numpynn.module import Module, Parameter
 
 
-def _blocking_mask(mask, dtype):
-    """A PyTorch layer mask (bool: True = blocked; float: added) as an additive float mask."""
+def _blocking_mask(layer, mask, name: str, shapes: list[tuple], dtype):
+    """A PyTorch layer mask (bool: True = blocked; float: added) of one of ``shapes`` as an
+    additive float mask; other dtypes and shapes are refused, as PyTorch's layer does."""
     mask = np.asarray(mask)
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(
+            f"{layer.describe()}: expected {name} of dtype bool (True = blocked) or float "
+            f"(added to the scores), got {mask.dtype}"
+        )
+    if mask.shape not in shapes:
+        raise ValueError(
+            f"{layer.describe()}: expected {name} of shape {' or '.join(map(str, shapes))}, "
+            f"got {mask.shape}"
+        )
     if mask.dtype == bool:
         return np.where(mask, -np.inf, 0).astype(dtype)
     return mask.astype(dtype, copy=False)
@@ -42,27 +53,53 @@ def _check_sequences(layer, x, size: int, batch_first: bool, dtype):
 
 
 class MultiheadAttention(Module):
-    """Attention with ``num_heads`` heads of size d = embed_dim / num_heads:
+    """Attention with ``num_heads`` heads of size d = embed_dim / num_heads, PyTorch's
+    ``nn.MultiheadAttention``:
 
-        head_i = softmax(q_i k_i^T / sqrt(d) + mask) v_i,  q = query W_q^T + b_q (k, v alike),
+        q = query W_q^T + b_q,  k = key W_k^T + b_k,  v = value W_v^T + b_v,
+        head_i = softmax(q_i k_i^T / sqrt(d) + mask) v_i   (q_i: the i-th d columns of q),
         output = concat(head_1, ..., head_h) W_o^T + b_o.
+
+    Args:
+        embed_dim: E, the features of query, key and value (divisible by num_heads).
+        num_heads: heads attending in parallel, each of size E / num_heads.
+        dropout: drop probability on the attention weights (training).
+        bias: learn b_q, b_k, b_v (``in_proj_bias``) and b_o.
+        batch_first: (N, L, E) instead of PyTorch's default (L, N, E).
+        seed: int or Generator for the initial weights (Xavier-uniform ``in_proj_weight``,
+            zero biases, as PyTorch) and the dropout masks.
 
     Parameters as PyTorch's: ``in_proj_weight`` (3E, E) holds W_q, W_k, W_v stacked,
     ``in_proj_bias`` (3E,), and ``out_proj`` a Linear(E, E).
 
     ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-    average_attn_weights=True, is_causal=False)`` returns ``(output, weights)``; weights are
-    (N, L, S) averaged over the heads (or (N, heads, L, S)), None unless ``need_weights``.
-    Masks as PyTorch's layer: boolean True = *blocked* (note: ``F.scaled_dot_product_attention``
-    takes True = allowed, as PyTorch's does), or float, added to the scores.
-    ``key_padding_mask`` (N, S); ``attn_mask`` (L, S) or (N * heads, L, S). A query with
-    every key blocked gets zero attention weights, so its output is ``out_proj.bias``
-    (PyTorch's layer gives NaN there).
+    average_attn_weights=True, is_causal=False)``, the masks and options by keyword, returns
+    ``(output, weights)``; weights are (N, L, S) averaged over the heads (or
+    (N, heads, L, S)), None unless ``need_weights``. Masks as PyTorch's layer: boolean
+    True = *blocked* (note: ``F.scaled_dot_product_attention`` takes True = allowed, as
+    PyTorch's does), or float, added to the scores; other dtypes and shapes are refused.
+    A query with every key blocked gets zero attention weights, so its output is
+    ``out_proj.bias`` (PyTorch's layer gives NaN there).
 
     ``backward(grad_output)`` returns ``(d_query, d_key, d_value)``, always; for
-    self-attention (``query is key is value``) the input's gradient is their sum.
+    self-attention (``query is key is value``, one product projects all three) the
+    input's gradient is their sum.
 
-    Shape: query (L, N, E), key and value (S, N, E); (N, L, E) with ``batch_first``.
+    Shape:
+        query (L, N, E), key and value (S, N, E); (N, L, E) and (N, S, E) with
+        ``batch_first``; ``key_padding_mask`` (N, S); ``attn_mask`` (L, S) or
+        (N * num_heads, L, S); output like query.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        >>> x = np.ones((3, 5, 8), dtype=np.float32)
+        >>> out, weights = attention(x, x, x, key_padding_mask=np.eye(3, 5, dtype=bool))
+        >>> out.shape, weights.shape
+        ((3, 5, 8), (3, 5, 5))
+        >>> d_query, d_key, d_value = attention.backward(np.ones_like(out))
+        >>> (d_query + d_key + d_value).shape   # self-attention: x's gradient
+        (3, 5, 8)
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -122,11 +159,8 @@ class MultiheadAttention(Module):
         q, k, v = self._project(query, key, value)
         mask = self._combined_mask(attn_mask, key_padding_mask, q.shape, k.shape[2], q.dtype)
         self.q, self.k, self.v = q, k, v
-        drop = self.attention_dropout
-        self.dropout_mask = None
-        if self.training and self.dropout > 0:
-            drop.forward(np.ones(q.shape[:3] + (k.shape[2],), q.dtype))
-            self.dropout_mask = drop.mask
+        # (N, heads, L, S): one mask entry per attention weight
+        self.dropout_mask = self.attention_dropout.draw_mask(q.shape[:3] + k.shape[2:3], q.dtype)
         heads, self.weights = F.scaled_dot_product_attention(
             q, k, v, mask, is_causal, dropout_mask=self.dropout_mask, return_weights=True
         )
@@ -153,30 +187,34 @@ class MultiheadAttention(Module):
 
     def _split_heads(self, x):
         n, length, _ = x.shape
-        return x.reshape(n, length, self.num_heads, -1).transpose(0, 2, 1, 3)
+        heads = self.num_heads  # sizes written out: a sequence may be empty
+        return x.reshape(n, length, heads, self.embed_dim // heads).transpose(0, 2, 1, 3)
 
     def _combined_mask(self, attn_mask, key_padding_mask, q_shape, keys, dtype):
         """One additive mask, broadcastable to (N, heads, L, S), or None."""
         n, h, length = q_shape[:3]
         mask = None
         if attn_mask is not None:
-            mask = _blocking_mask(attn_mask, dtype)
+            shapes = [(length, keys), (n * h, length, keys)]
+            mask = _blocking_mask(self, attn_mask, "attn_mask", shapes, dtype)
             if mask.ndim == 3:
                 mask = mask.reshape(n, h, length, keys)
         if key_padding_mask is not None:
-            padding = _blocking_mask(key_padding_mask, dtype).reshape(n, 1, 1, keys)
+            padding = _blocking_mask(self, key_padding_mask, "key_padding_mask", [(n, keys)], dtype)
+            padding = padding.reshape(n, 1, 1, keys)
             mask = padding if mask is None else mask + padding
         return mask
 
     def backward(self, grad):
         grad = grad if self.batch_first else grad.swapaxes(0, 1)
         d_heads = self.out_proj.backward(grad)
-        n, length, _ = d_heads.shape
-        d_heads = d_heads.reshape(n, length, self.num_heads, -1).transpose(0, 2, 1, 3)
+        n = d_heads.shape[0]
+        d_heads = self._split_heads(d_heads)
         dq, dk, dv = F.scaled_dot_product_attention_backward(
             d_heads, self.q, self.k, self.v, self.weights, dropout_mask=self.dropout_mask
         )
-        merged = [d.transpose(0, 2, 1, 3).reshape(n, d.shape[2], -1) for d in (dq, dk, dv)]
+        e = self.embed_dim
+        merged = [d.transpose(0, 2, 1, 3).reshape(n, d.shape[2], e) for d in (dq, dk, dv)]
         grads = self._projection_backward(merged)
         if not self.batch_first:
             grads = [g.swapaxes(0, 1) for g in grads]
@@ -212,7 +250,8 @@ class MultiheadAttention(Module):
 
 class TransformerEncoderLayer(Module):
     """Self-attention and a feed-forward network, each in a residual connection with
-    LayerNorm, as PyTorch's layer (same submodule names, so its state_dict loads):
+    LayerNorm, PyTorch's ``nn.TransformerEncoderLayer`` (same submodule names, so its
+    state_dict loads):
 
         norm_first=False:  x = norm1(x + SA(x));  x = norm2(x + FF(x))
         norm_first=True:   x = x + SA(norm1(x));  x = x + FF(norm2(x))
@@ -220,10 +259,34 @@ class TransformerEncoderLayer(Module):
     with SA(x) = dropout1(self_attn(x, x, x)) and
     FF(x) = dropout2(linear2(dropout(activation(linear1(x))))).
 
-    ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``; masks as
-    ``MultiheadAttention``'s. ``activation`` is ``"relu"`` or ``"gelu"``.
+    Args:
+        d_model: features per position (E).
+        nhead: attention heads.
+        dim_feedforward: the feed-forward network's hidden width.
+        dropout: drop probability of the four dropouts (attention weights, SA, FF inside
+            and out).
+        activation: ``"relu"`` or ``"gelu"``.
+        layer_norm_eps: LayerNorm's eps.
+        batch_first: (N, S, E) instead of PyTorch's default (S, N, E).
+        norm_first: LayerNorm before each sublayer (pre-norm) instead of after.
+        bias: learn the biases of the Linears and LayerNorms' shifts.
+        seed: int or Generator for the initial weights and the dropout masks.
 
-    Shape: (S, N, d_model), or (N, S, d_model) with ``batch_first``; unchanged.
+    ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``; masks as
+    ``MultiheadAttention``'s. In a functional graph ``is_causal=True`` is recorded with the
+    call (masks, which change with each batch, are refused there).
+
+    Shape:
+        (S, N, d_model), or (N, S, d_model) with ``batch_first``; output the same.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+        >>> x = np.zeros((3, 5, 8), dtype=np.float32)
+        >>> layer(x, is_causal=True).shape
+        (3, 5, 8)
+        >>> layer.backward(np.ones((3, 5, 8), dtype=np.float32)).shape
+        (3, 5, 8)
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -240,14 +303,17 @@ class TransformerEncoderLayer(Module):
             "dropout": dropout, "activation": activation, "layer_norm_eps": layer_norm_eps,
             "batch_first": batch_first, "norm_first": norm_first, "bias": bias,
         }  # fmt: skip
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, rng)
+        # dropout draws from the layer's seed if it has one, else from the library's
+        # generator at the time of the draw (so nn.manual_seed reaches it)
+        drop_seed = None if seed is None else rng
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first, drop_seed)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, seed=rng)
-        self.dropout = Dropout(dropout)
+        self.dropout = Dropout(dropout, seed=drop_seed)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, seed=rng)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.dropout1, self.dropout2 = Dropout(dropout, drop_seed), Dropout(dropout, drop_seed)
         self.activation = ReLU() if activation == "relu" else GELU()
         self._feed_forward = [self.linear1, self.activation, self.dropout, self.linear2]
         self._feed_forward.append(self.dropout2)
@@ -307,11 +373,32 @@ class TransformerEncoderLayer(Module):
 
 
 class TransformerEncoder(Module):
-    """``num_layers`` copies of ``encoder_layer`` one after another (PyTorch deep-copies the
-    layer, so every copy starts from the same weights; names ``layers.0.self_attn...``),
-    and an optional final ``norm``.
+    """A stack of ``num_layers`` encoder layers, PyTorch's ``nn.TransformerEncoder``:
 
-    Shape: that of the layer, unchanged.
+        x_0 = src,  x_k = layer_k(x_{k-1}),  output = norm(x_num_layers) (if ``norm``).
+
+    PyTorch deep-copies ``encoder_layer``, so every copy starts from the same weights;
+    names ``layers.0.self_attn...``, as PyTorch's, so its state_dict loads.
+
+    Args:
+        encoder_layer: the ``TransformerEncoderLayer`` to copy.
+        num_layers: the copies, applied one after another.
+        norm: an optional final module (a ``LayerNorm``).
+
+    ``forward(src, mask=None, src_key_padding_mask=None, is_causal=False)`` gives every
+    layer the masks.
+
+    Shape:
+        that of the layer: (S, N, d_model), or (N, S, d_model) with ``batch_first``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> block = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        >>> encoder = nn.TransformerEncoder(block, num_layers=2, norm=nn.LayerNorm(8))
+        >>> encoder(np.zeros((3, 5, 8), dtype=np.float32)).shape
+        (3, 5, 8)
+        >>> sorted(encoder.state_dict())[:2]
+        ['layers.0.linear1.bias', 'layers.0.linear1.weight']
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,

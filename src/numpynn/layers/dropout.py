@@ -1,4 +1,6 @@
-"""Dropout."""
+"""Dropout, and the one mask of inverted dropout that every layer with dropout draws
+(``dropout_mask``: Dropout, Dropout2d, the recurrent layers between their stacked layers,
+attention on its weights)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,23 @@ import numpy as np
 
 from numpynn._config import Seed, get_rng
 from numpynn.module import Module
+
+
+def dropout_mask(shape, p: float, dtype, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The mask of inverted dropout: 0 with probability ``p``, else 1 / (1 - p), in ``dtype``.
+
+    One multiply by the mask applies the drop and the rescale, in forward and backward alike.
+    Drawn from ``rng`` (a layer's seeded Generator; the library's when None), in ``dtype``
+    itself when it is float32 or float64 (a float32 draw is half the work), else in float64.
+
+    >>> dropout_mask((2, 4), 0.5, np.float32, np.random.default_rng(0))
+    array([[2., 2., 2., 0.],
+           [0., 0., 0., 0.]], dtype=float32)
+    """
+    dtype = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float64)
+    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+    draw = (rng or get_rng()).random(shape, dtype=draw_dtype)
+    return np.multiply(draw >= p, 1 / (1 - p) if p < 1 else 0, dtype=dtype)
 
 
 class Dropout(Module):
@@ -38,20 +57,18 @@ class Dropout(Module):
         self._rng = None if seed is None else get_rng(seed)
 
     def forward(self, x):
-        if not self.training or self.p == 0:
-            self.mask = None
-            return x
-        keep = 1 - self.p
-        rng = self._rng or get_rng()
-        dtype = x.dtype if x.dtype.kind == "f" else np.float64
-        draw = rng.random(x.shape, dtype=dtype)
-        # mask holds 0 or 1/keep: one multiply applies drop and rescale in both passes
-        scale = 1 / keep if keep > 0 else 0
-        self.mask = np.multiply(draw >= self.p, scale, dtype=dtype)
-        return x * self.mask
+        self.mask = self.draw_mask(x.shape, x.dtype)
+        return x if self.mask is None else x * self.mask
 
     def backward(self, grad):
         return grad if self.mask is None else grad * self.mask
+
+    def draw_mask(self, shape, dtype) -> np.ndarray | None:
+        """This layer's next ``dropout_mask`` (its seed, ``dtype``), or None in eval mode
+        or with p = 0, where dropout is the identity."""
+        if not self.training or self.p == 0:
+            return None
+        return dropout_mask(shape, self.p, dtype, self._rng)
 
     def get_config(self):
         return {"p": self.p}
@@ -88,12 +105,5 @@ class Dropout2d(Dropout):
         return x
 
     def forward(self, x):
-        if not self.training or self.p == 0:
-            self.mask = None
-            return x
-        rng = self._rng or get_rng()
-        dtype = x.dtype if x.dtype.kind == "f" else np.float64
-        draw = rng.random(x.shape[:2] + (1,) * (x.ndim - 2), dtype=dtype)
-        keep = 1 - self.p
-        self.mask = np.multiply(draw >= self.p, 1 / keep if keep > 0 else 0, dtype=dtype)
-        return x * self.mask
+        self.mask = self.draw_mask(x.shape[:2] + (1,) * (x.ndim - 2), x.dtype)  # per channel
+        return x if self.mask is None else x * self.mask

@@ -68,7 +68,15 @@ class Embedding(Module):
         self.weight = Parameter(weight, "weight")
 
     def check_input(self, x):
-        if x.dtype.kind == "f":
+        if x.dtype.kind not in "iuf":
+            raise TypeError(f"{self.describe()}: expected integer indices, got {x.dtype}")
+        low, high = (x.min(), x.max()) if x.size else (0, 0)
+        if not (low >= 0 and high < self.num_embeddings):  # written so that NaN fails it
+            bad = high if low >= 0 else low
+            raise ValueError(
+                f"{self.describe()}: expected indices in [0, {self.num_embeddings - 1}], got {bad}"
+            )
+        if x.dtype.kind == "f":  # in range, so the cast is exact for whole numbers
             whole = x.astype(np.int64)
             if not np.array_equal(whole, x):
                 raise ValueError(
@@ -76,13 +84,6 @@ class Embedding(Module):
                     f"such as {x[whole != x].flat[0]}"
                 )
             x = whole
-        elif x.dtype.kind not in "iu":
-            raise TypeError(f"{self.describe()}: expected integer indices, got {x.dtype}")
-        if x.size and (x.min() < 0 or x.max() >= self.num_embeddings):
-            bad = x.min() if x.min() < 0 else x.max()
-            raise ValueError(
-                f"{self.describe()}: expected indices in [0, {self.num_embeddings - 1}], got {bad}"
-            )
         return x
 
     def forward(self, x):

@@ -27,31 +27,19 @@ import math
 
 import numpy as np
 
+from numpynn import functional as F
 from numpynn import init
+from numpynn._checks import check_real
 from numpynn._config import Seed, get_rng
 from numpynn._threads import batch_parts, run_parts
+from numpynn.layers.dropout import dropout_mask
 from numpynn.module import Module, Parameter
 
-
-def _sigmoid(x, out=None):
-    """1 / (1 + exp(-x)), with x clipped to [-80, 80] first, so exp never overflows (float32
-    ends near e^88); beyond 80 the result is 0 or 1 within 2e-35. One exp: np.tanh costs
-    twice as much here, in NumPy as in PyTorch (65,536 float32: 780 us against 340)."""
-    out = np.clip(x, -80, 80, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
-
-
-def _tanh_of_double(out):
-    """tanh(a) in place of ``out`` = sigmoid(2a): tanh(a) = 2 sigmoid(2a) - 1."""
-    out *= 2
-    out -= 1
-    return out
-
-
 # --- the cell steps: one time step forward and backward, for a batch ------------------------
+#
+# Each cell reads as its formula; the gate activations are functional's named helpers
+# (``F.lstm_gates``: one sigmoid pass over the four gates, tanh(a) = 2 sigma(2a) - 1 for g).
+# The derivatives: sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2, written on the outputs.
 
 
 class _RNNSteps:
@@ -91,28 +79,23 @@ class _LSTMSteps:
 
     def step(self, xw, state, w_hh, b_hh):
         h, c = state
-        n = h.shape[1]
         gates = np.matmul(h, w_hh.T)
         gates += xw
-        # one sigmoid over the four gates (contiguous): g = tanh(a) as 2 sigmoid(2a) - 1
-        gates[:, 2 * n : 3 * n] *= 2
-        _sigmoid(gates, out=gates)
-        _tanh_of_double(gates[:, 2 * n : 3 * n])
-        i, f, g, o = gates[:, :n], gates[:, n : 2 * n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+        i, f, g, o = F.lstm_gates(gates)  # in place
         c_new = f * c + i * g
-        tanh_c = _tanh_of_double(_sigmoid(2 * c_new))
+        tanh_c = F.tanh_from_sigmoid(c_new)
         return (o * tanh_c, c_new), (gates, tanh_c)
 
     def step_back(self, d_state, saved, state, w_hh):
         (dh, dc_new), (gates, tanh_c), (_, c) = d_state, saved, state
-        n = dh.shape[1]
-        i, f, g, o = gates[:, :n], gates[:, n : 2 * n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+        i, f, g, o = F.split_gates(gates, 4)
         dc_new = dc_new + dh * o * (1 - tanh_c * tanh_c)
         d_gates = np.empty_like(gates)
-        d_gates[:, :n] = dc_new * g * i * (1 - i)
-        d_gates[:, n : 2 * n] = dc_new * c * f * (1 - f)
-        d_gates[:, 2 * n : 3 * n] = dc_new * i * (1 - g * g)
-        d_gates[:, 3 * n :] = dh * tanh_c * o * (1 - o)
+        di, df, dg, do = F.split_gates(d_gates, 4)
+        di[...] = dc_new * g * i * (1 - i)
+        df[...] = dc_new * c * f * (1 - f)
+        dg[...] = dc_new * i * (1 - g * g)
+        do[...] = dh * tanh_c * o * (1 - o)
         return d_gates, d_gates, (d_gates @ w_hh, dc_new * f)
 
 
@@ -131,26 +114,26 @@ class _GRUSteps:
 
     def step(self, xw, state, w_hh, b_hh):
         (h,) = state
-        n = h.shape[1]
         hw = h @ w_hh.T
         if b_hh is not None:
             hw += b_hh
-        rz = _sigmoid(xw[:, : 2 * n] + hw[:, : 2 * n])
-        r, z, hw_n = rz[:, :n], rz[:, n:], hw[:, 2 * n :]
+        n = h.shape[1]
+        rz = xw[:, : 2 * n] + hw[:, : 2 * n]
+        r, z = F.split_gates(F.sigmoid(rz, out=rz), 2)  # r and z in one pass
+        hw_n = hw[:, 2 * n :]
         new = np.tanh(xw[:, 2 * n :] + r * hw_n)
         return (new + z * (h - new),), (rz, new, hw_n)
 
     def step_back(self, d_state, saved, state, w_hh):
         (dh,), (rz, new, hw_n), (h,) = d_state, saved, state
-        n = dh.shape[1]
-        r, z = rz[:, :n], rz[:, n:]
-        da_new = dh * (1 - z) * (1 - new * new)
-        d_xw = np.empty((dh.shape[0], 3 * n), dtype=dh.dtype)
-        d_xw[:, :n] = da_new * hw_n * r * (1 - r)
-        d_xw[:, n : 2 * n] = dh * (h - new) * z * (1 - z)
-        d_xw[:, 2 * n :] = da_new
+        r, z = F.split_gates(rz, 2)
+        d_xw = np.empty((dh.shape[0], 3 * dh.shape[1]), dtype=dh.dtype)
+        d_r, d_z, d_n = F.split_gates(d_xw, 3)
+        d_n[...] = dh * (1 - z) * (1 - new * new)
+        d_r[...] = d_n * hw_n * r * (1 - r)
+        d_z[...] = dh * (h - new) * z * (1 - z)
         d_hw = d_xw.copy()
-        d_hw[:, 2 * n :] *= r
+        d_hw[:, 2 * dh.shape[1] :] *= r  # the reset gate multiplies hw_n
         return d_xw, d_hw, (dh * z + d_hw @ w_hh,)
 
 
@@ -240,26 +223,19 @@ def _run_back_in_parts(cell, tape, d_out, d_state, w_hh, mask):
 
 
 def _check_lengths(layer, lengths, steps: int, batch: int):
+    """The (T, N, 1) mask of real steps from one length per sequence, each in [1, T] (as
+    PyTorch's ``pack_padded_sequence``, which refuses lengths <= 0; a float length is
+    refused rather than truncated)."""
     lengths = np.asarray(lengths)
-    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-        raise ValueError(
-            f"{layer.describe()}: expected lengths as ({batch},) integers, got "
-            f"{lengths.dtype} {lengths.shape}"
-        )
-    if batch and (lengths.min() < 1 or lengths.max() > steps):
-        raise ValueError(
-            f"{layer.describe()}: lengths must lie in [1, {steps}], got values from "
-            f"{lengths.min()} to {lengths.max()}"
-        )
+    expected = f"{layer.describe()}: lengths must lie in [1, {steps}] (the input's steps)"
+    if lengths.dtype.kind not in "iu":
+        raise TypeError(f"{expected}, one integer per sequence; got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"{expected}, one per sequence ({batch},); got shape {lengths.shape}")
+    bad = lengths[(lengths < 1) | (lengths > steps)]
+    if bad.size:
+        raise ValueError(f"{expected}, got {bad[0]}")
     return (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]  # (T, N, 1)
-
-
-def _dropout_mask(layer, x):
-    """0 or 1/keep for each output of a layer but the last, in training; None otherwise."""
-    if not layer.training or layer.dropout == 0:
-        return None
-    keep = 1 - layer.dropout
-    return (get_rng().random(x.shape) >= layer.dropout).astype(x.dtype) / keep
 
 
 def _state_arrays(layer, given, batch: int, dtype, what: str) -> tuple:
@@ -277,7 +253,12 @@ def _state_arrays(layer, given, batch: int, dtype, what: str) -> tuple:
             f"{layer.describe()}: expected {what} as {expected} of shape {shape}, "
             f"got {[None if g is None else np.shape(g) for g in given]}"
         )
-    return tuple(np.zeros(shape, dtype) if g is None else np.asarray(g, dtype) for g in given)
+    return tuple(
+        np.zeros(shape, dtype)
+        if g is None
+        else check_real(np.asarray(g), layer, what).astype(dtype, copy=False)
+        for g in given
+    )
 
 
 # --- the layers ----------------------------------------------------------------------------
@@ -316,6 +297,7 @@ class RNNBase(Module):
         self.hidden_size, self.num_layers = int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional, self._seed = bidirectional, seed
+        self._dropout_rng = None if seed is None else get_rng(seed)  # Dropout's, as its seed
         self.input_size, self.built = input_size, False
         if input_size is not None:
             self.build((None, None, input_size))
@@ -357,10 +339,15 @@ class RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def check_input(self, x):
+        order = "(N, T, " if self.batch_first else "(T, N, "
         if x.ndim != 3 or x.shape[-1] != self.input_size:
-            order = "(N, T, " if self.batch_first else "(T, N, "
             raise ValueError(
                 f"{self.describe()}: expected input {order}{self.input_size}), got {x.shape}"
+            )
+        if x.shape[1 if self.batch_first else 0] == 0:  # PyTorch refuses it too
+            raise ValueError(
+                f"{self.describe()}: expected at least one time step, got input {x.shape} "
+                f"as {order}{self.input_size})"
             )
         return x if x.dtype == self.weight_ih_l0.dtype else x.astype(self.weight_ih_l0.dtype)
 
@@ -380,7 +367,7 @@ class RNNBase(Module):
             self.inputs.append(layer_input)
             layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
             if layer < self.num_layers - 1:
-                mask = _dropout_mask(self, layer_input)
+                mask = self._dropout_mask(layer_input)
                 self.dropout_masks.append(mask)
                 layer_input = layer_input if mask is None else layer_input * mask
         output = layer_input.swapaxes(0, 1) if self.batch_first else layer_input
@@ -388,6 +375,12 @@ class RNNBase(Module):
         if self._cell.has_cell:
             return output, (h_n, np.stack([f[1] for f in finals]))
         return output, h_n
+
+    def _dropout_mask(self, outputs):
+        """Dropout between stacked layers, in training: the mask for one layer's outputs."""
+        if not self.training or self.dropout == 0:
+            return None
+        return dropout_mask(outputs.shape, self.dropout, outputs.dtype, self._dropout_rng)
 
     def _direction_forward(self, layer_input, state, suffix, reverse):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
@@ -485,7 +478,13 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu).
+    """Elman RNN over a sequence, PyTorch's ``nn.RNN``:
+
+        h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)   (or relu),
+
+    for t = 1..T from h_0 (zeros unless given); the output is every h_t of the last layer.
+    Backward runs through time (BPTT): dh_{t-1} = (dh_t act'(a_t)) W_hh, plus the output's
+    gradient at t - 1; weight gradients are summed over the steps.
 
     Args:
         input_size: features per step (None: from the first input).
@@ -496,14 +495,29 @@ class RNN(RNNBase):
         batch_first: input and output are (N, T, F) instead of PyTorch's default (T, N, F).
         dropout: drop probability on the outputs of every layer but the last (training).
         bidirectional: a second direction reads the sequence backwards; outputs concatenated.
+        seed: int or Generator for the initial weights and the dropout masks.
 
-    Shape: input (T, N, input_size) (or (N, T, ...)); h0 and h_n
-    (num_layers * directions, N, hidden_size); output (T, N, directions * hidden_size).
+    ``forward(x, hx=None, lengths=None)``: ``hx`` the initial state h_0; ``lengths`` one
+    integer in [1, T] per sequence: later steps leave the state unchanged and give zero
+    outputs, as PyTorch's ``pack_padded_sequence``. Returns ``(output, h_n)``.
+    ``backward(grad_output, grad_h_n=None)`` returns ``(grad_input, grad_h_0)``.
+    Parameters as PyTorch's (``weight_ih_l0`` (H, F), ``weight_hh_l0`` (H, H), ...,
+    ``_reverse`` for the second direction), all from U(-1/sqrt(H), 1/sqrt(H)).
 
-    >>> import numpy as np, numpynn as nn
-    >>> out, h_n = nn.RNN(4, 3, num_layers=2)(np.zeros((5, 2, 4), dtype=np.float32))
-    >>> out.shape, h_n.shape
-    ((5, 2, 3), (2, 2, 3))
+    Shape:
+        input (T, N, input_size), or (N, T, input_size) with ``batch_first``;
+        h_0 and h_n (num_layers * directions, N, hidden_size);
+        output (T, N, directions * hidden_size) (batch first likewise).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> rnn = nn.RNN(4, 3, num_layers=2)
+        >>> out, h_n = rnn(np.zeros((5, 2, 4), dtype=np.float32))
+        >>> out.shape, h_n.shape
+        ((5, 2, 3), (2, 2, 3))
+        >>> out, h_n = rnn(np.zeros((5, 2, 4), dtype=np.float32), lengths=[5, 2])
+        >>> bool(out[2:, 1].any())   # past the second sequence's end
+        False
     """
 
     def __init__(
@@ -537,25 +551,73 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory, PyTorch's gate order i, f, g, o:
-    i, f, o = sigma(...), g = tanh(...), each of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;
-    c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+    """Long short-term memory, PyTorch's ``nn.LSTM``, gates in PyTorch's order i, f, g, o:
 
-    Arguments as ``RNN`` (without ``nonlinearity``). ``forward(x, (h0, c0), lengths)``
-    returns ``(output, (h_n, c_n))``; see ``RNNBase`` for backward.
+        i = sigma(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+        f = sigma(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+        g = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+        o = sigma(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = f c_{t-1} + i g,   h_t = o tanh(c_t),
 
-    Shape: as ``RNN``; c0 and c_n like h0.
+    W_ii, W_if, W_ig, W_io stacked in that order in ``weight_ih_l0`` (4H, F), the W_h* in
+    ``weight_hh_l0`` (4H, H), the biases likewise.
+
+    Backward through time carries dh and dc: dc_{t-1} = (dc_t + dh_t o tanh'(c_t)) f.
+
+    Args:
+        input_size: features per step (None: from the first input).
+        hidden_size: features of the states h and c.
+        num_layers: stacked layers, each reading the previous one's outputs.
+        bias, batch_first, dropout, bidirectional, seed: as ``RNN``.
+
+    ``forward(x, (h_0, c_0)=None, lengths=None)`` returns ``(output, (h_n, c_n))``;
+    ``backward(grad_output, (grad_h_n, grad_c_n)=None)`` returns
+    ``(grad_input, (grad_h_0, grad_c_0))``.
+
+    Shape:
+        as ``RNN``; c_0 and c_n like h_0.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> lstm = nn.LSTM(3, 5, batch_first=True)
+        >>> out, (h_n, c_n) = lstm(np.ones((2, 4, 3), dtype=np.float32))
+        >>> out.shape, h_n.shape, c_n.shape
+        ((2, 4, 5), (1, 2, 5), (1, 2, 5))
+        >>> grad_x, (grad_h0, grad_c0) = lstm.backward(np.ones_like(out))
+        >>> grad_x.shape, grad_c0.shape
+        ((2, 4, 3), (1, 2, 5))
     """
 
     cell_type = _LSTMSteps
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit, PyTorch's gate order r, z, n, the reset gate applied after
-    the hidden product: r = sigma(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
-    n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h_t = (1 - z) n + z h_{t-1}.
+    """Gated recurrent unit, PyTorch's ``nn.GRU``, gates in PyTorch's order r, z, n, the reset
+    gate applied after the hidden product:
 
-    Arguments and shapes as ``RNN`` (without ``nonlinearity``).
+        r = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + r (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) n + z h_{t-1}.
+
+    Args:
+        input_size: features per step (None: from the first input).
+        hidden_size: features of the state h.
+        num_layers: stacked layers, each reading the previous one's outputs.
+        bias, batch_first, dropout, bidirectional, seed: as ``RNN``.
+
+    ``forward(x, h_0=None, lengths=None)`` and ``backward`` as ``RNN``'s. The W_i* are
+    stacked in ``weight_ih_l0`` (3H, F), the W_h* in ``weight_hh_l0`` (3H, H), PyTorch's.
+
+    Shape:
+        as ``RNN``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> gru = nn.GRU(3, 4, bidirectional=True)
+        >>> out, h_n = gru(np.zeros((6, 2, 3), dtype=np.float32))
+        >>> out.shape, h_n.shape
+        ((6, 2, 8), (2, 2, 4))
     """
 
     cell_type = _GRUSteps
@@ -660,13 +722,26 @@ class KerasRecurrent(RNNBase):
 
 class SimpleRNN(KerasRecurrent, RNN):
     """Keras's ``SimpleRNN``: h_t = activation(x_t W_ih^T + h_{t-1} W_hh^T + b), tanh or
-    relu, over batch-first (N, T, F) input. See ``KerasRecurrent`` for the arguments.
+    relu, over batch-first (N, T, F) input (``RNN`` underneath; see ``KerasRecurrent``).
 
-    Shape: input (N, T, F); output (N, units), or (N, T, units) with return_sequences.
+    Args:
+        units: features of the state h.
+        activation: ``"tanh"`` or ``"relu"``.
+        use_bias: learn the biases.
+        return_sequences: return every step's output (N, T, units), not only the last.
+        return_state: also return the final state: ``[output, h]``.
+        input_shape: (T, F) of one sample, to build at once (None: from the first input).
+        name: the layer's name in a model.
+        seed: int or Generator for the initial weights.
 
-    >>> import numpy as np, numpynn as nn
-    >>> nn.SimpleRNN(4)(np.zeros((2, 5, 3), dtype=np.float32)).shape
-    (2, 4)
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``;
+        the state h (N, units).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.SimpleRNN(4)(np.zeros((2, 5, 3), dtype=np.float32)).shape
+        (2, 4)
     """
 
     def __init__(self, units: int, activation: str = "tanh", use_bias: bool = True,
@@ -682,14 +757,27 @@ class SimpleRNN(KerasRecurrent, RNN):
 
 
 class KerasLSTM(KerasRecurrent, LSTM):
-    """Keras's ``LSTM`` (``nn.keras.LSTM``), PyTorch's gates and parameter layout, Keras's
-    arguments and results (see ``KerasRecurrent``).
+    """Keras's ``LSTM`` (``nn.keras.LSTM``): ``LSTM``'s formula and parameter layout,
+    Keras's arguments, initialisers and results (see ``KerasRecurrent``).
 
-    >>> import numpy as np, numpynn as nn
-    >>> out, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(
-    ...     np.zeros((2, 5, 3), dtype=np.float32))
-    >>> out.shape, h.shape, c.shape
-    ((2, 5, 4), (2, 4), (2, 4))
+    Args:
+        units, use_bias, return_sequences, input_shape, name, seed: as ``SimpleRNN``.
+        return_state: also return the final states: ``[output, h, c]``.
+
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``;
+        h and c (N, units).
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> out, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(
+        ...     np.zeros((2, 5, 3), dtype=np.float32))
+        >>> out.shape, h.shape, c.shape
+        ((2, 5, 4), (2, 4), (2, 4))
+        >>> inputs = nn.Input(shape=(5, 3))               # in a functional graph too
+        >>> sequence, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(inputs)
+        >>> nn.Model(inputs, [sequence, h]).output_shape((None, 5, 3))
+        [(None, 5, 4), (None, 4)]
     """
 
     def __init__(self, units: int, use_bias: bool = True, return_sequences: bool = False,
@@ -700,7 +788,21 @@ class KerasLSTM(KerasRecurrent, LSTM):
 
 class KerasGRU(KerasRecurrent, GRU):
     """Keras's ``GRU`` (``nn.keras.GRU``) with ``reset_after=True`` (Keras's default and
-    PyTorch's formula), PyTorch's parameter layout, Keras's arguments and results."""
+    PyTorch's formula, see ``GRU``), PyTorch's parameter layout, Keras's arguments and
+    results (see ``KerasRecurrent``).
+
+    Args:
+        units, use_bias, return_sequences, input_shape, name, seed: as ``SimpleRNN``.
+        return_state: also return the final state: ``[output, h]``.
+
+    Shape:
+        input (N, T, F); output (N, units), or (N, T, units) with ``return_sequences``.
+
+    Examples:
+        >>> import numpy as np, numpynn as nn
+        >>> nn.keras.GRU(4, return_sequences=True)(np.zeros((2, 5, 3), dtype=np.float32)).shape
+        (2, 5, 4)
+    """
 
     def __init__(self, units: int, use_bias: bool = True, return_sequences: bool = False,
                  return_state: bool = False, input_shape=None, name: str | None = None,

@@ -36,9 +36,10 @@ The packages ``onnx`` (and ``onnxruntime`` to run the result) are imported only 
 statements inside it are absolute and reach the package, not this one.
 """
 
+from numpynn.onnx._checks import MIN_OPSET
 from numpynn.onnx._export import export
-from numpynn.onnx._files import IR_VERSION, OPSET
+from numpynn.onnx._files import IR_VERSION, OPSET, ONNXLoadError
 from numpynn.onnx._importer import load
 from numpynn.onnx._table import LOADABLE
 
-__all__ = ["IR_VERSION", "LOADABLE", "OPSET", "export", "load"]
+__all__ = ["IR_VERSION", "LOADABLE", "MIN_OPSET", "OPSET", "ONNXLoadError", "export", "load"]

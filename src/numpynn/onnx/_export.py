@@ -45,8 +45,9 @@ def _unsupported(module, name):
 
 
 def _graph_calls(model: Model) -> list:
-    """The symbolic tensors of ``model`` that layers compute, each after its inputs."""
-    order, state, stack = [], {}, list(reversed(model.outputs))
+    """The layer calls of ``model``, each after its inputs (a layer with several outputs,
+    a Keras LSTM with ``return_state``, once: its outputs name it as their ``node``)."""
+    order, state, stack = [], {}, [t.node or t for t in reversed(model.outputs)]
     while stack:
         t = stack.pop()
         if t.layer is None or state.get(id(t)) == "done":
@@ -57,7 +58,7 @@ def _graph_calls(model: Model) -> list:
             continue
         state[id(t)] = "open"
         stack.append(t)
-        stack.extend(p for p in reversed(t.inputs) if state.get(id(p)) != "done")
+        stack.extend(p.node or p for p in reversed(t.inputs) if state.get(id(p)) != "done")
     return order
 
 
@@ -65,14 +66,16 @@ def _emit_graph(model: Model, g, xs, shapes, name):
     values = {id(t): (x, s) for t, x, s in zip(model.inputs, xs, shapes)}
     for t in _graph_calls(model):
         ins = [values[id(p)] for p in t.inputs]
-        (out,), (shape,) = emit(
+        outs, out_shapes = emit(
             t.layer,
             g,
             [x for x, _ in ins],
             [s for _, s in ins],
             join(name, model.layer_name(t.layer)),
         )
-        values[id(t)] = (out, shape)
+        values[id(t)] = (outs[0], out_shapes[0])
+        for piece, out, shape in zip(t.outputs, outs, out_shapes):
+            values[id(piece)] = (out, shape)
     return [values[id(t)][0] for t in model.outputs], [values[id(t)][1] for t in model.outputs]
 
 

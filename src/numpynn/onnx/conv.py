@@ -125,7 +125,7 @@ def _pool(im, node, a, average):
         im.fail(node, "ceil_mode and dilations are not supported")
     if len(node.output) > 1 and node.output[1]:
         im.fail(node, "the indices output is not supported")
-    kernel = list(a["kernel_shape"])
+    kernel = list(im.required(node, a, "kernel_shape"))
     stride = list(a.get("strides", [1] * len(kernel)))
     shape = im.tensors[node.input[0]].shape
     padding = _padding(im, node, a, shape, kernel, stride, [1] * len(kernel))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from numpynn import layers as L
 from numpynn.onnx import recurrent
 
@@ -31,9 +33,19 @@ def import_gather(im, node, a):
         im.fail(node, "only rows of a constant 2-D table (an Embedding) are supported")
     if node.input[1] not in im.tensors:
         im.fail(node, "the indices must be computed from the inputs")
+    _check_length(im, node, im.tensors[node.input[1]].shape)
     layer = L.Embedding(*table.shape)
     im.fill(node, layer.weight, table)
     im.add(node, layer, node.input[1:2])
+
+
+def _check_length(im, node, shape):
+    """Embedding's input check reads its indices as an array, so building the layer on a
+    symbolic input touches (2, *shape[1:]) values: refuse more indices per sample than the
+    file's size in bytes (or 65,536), sizes that no bytes of the file back."""
+    count, limit = math.prod(shape[1:]), max(1 << 16, im.file_size)
+    if count > limit:
+        im.fail(node, f"its indices of shape {shape} are {count} per sample, over {limit}")
 
 
 EXPORTS = {L.Embedding: export_embedding}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn import layers as L
+from numpynn.io import value_problem
 
 
 def export_batch_norm(layer, g, x, shape, name):
@@ -47,6 +48,9 @@ def import_batch_norm(im, node, a):
     if a.get("training_mode", 0):
         im.fail(node, "training_mode=1 is not supported")
     scale, bias, mean, var = (im.constant(node, n) for n in node.input[1:5])
+    problem = value_problem("running_var", var)  # whatever the tensor's name
+    if problem is not None:
+        im.fail(node, f"the variance {node.input[4]!r} {problem}")
     rank = len(im.tensors[node.input[0]].shape)
     cls = L.BatchNorm2d if rank == 4 else L.BatchNorm1d
     layer = cls(

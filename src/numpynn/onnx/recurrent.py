@@ -114,6 +114,18 @@ def _check(im, node, a, op) -> None:
         im.fail(node, "a GRU needs linear_before_reset=1 (PyTorch's and Keras's form)")
 
 
+def _check_weights(im, node, op, hidden, weights):
+    """W, R and B must be what hidden_size says, before a layer of that size is built."""
+    rows = len(GATE_ORDER[op]) * hidden if isinstance(hidden, int) and hidden > 0 else None
+    if rows is None:
+        im.fail(node, f"hidden_size must be a positive integer, got {hidden!r}")
+    w, r, b = weights
+    expected = [(1, rows, w.shape[-1]), (1, rows, hidden), (1, 2 * rows)]
+    for name, value, shape in zip("WRB", weights, expected):
+        if value is not None and value.shape != shape:
+            im.fail(node, f"{name} has shape {value.shape}, hidden_size={hidden} needs {shape}")
+
+
 def _pytorch_order(rows, order):
     """ONNX's gate blocks of ``rows`` back into PyTorch's order."""
     blocks = np.split(rows, len(order))
@@ -143,6 +155,7 @@ def _recurrent(im, node, a, op):
         im.fail(node, "the output Y and the state Y_h may not both be read")
     w, r = im.constant(node, node.input[1]), im.constant(node, node.input[2])
     bias = im.constants.get(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+    _check_weights(im, node, op, im.required(node, a, "hidden_size"), [w, r, bias])
     keyword = {"units": a["hidden_size"], "use_bias": bias is not None}
     keyword["return_sequences"] = used[0]
     keyword["input_shape"] = (im.tensors[im.time_major[x]].shape[1], w.shape[2])
@@ -254,7 +267,7 @@ def import_unsqueeze(im, node, a):
 
 def import_constant_of_shape(im, node, a):
     value = a.get("value")
-    if value is not None and np.any(im.onnx.numpy_helper.to_array(value)):
+    if value is not None and np.any(im.array(node, value)):
         im.fail(node, "only zeros (an initial state) are supported")
     shape_step(im, node, node.input)
     im.zeros.add(node.output[0])

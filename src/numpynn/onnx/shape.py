@@ -3,6 +3,8 @@ as Sum, Sub, Mul, Mean, Concat; constants."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from numpynn import layers as L
@@ -41,7 +43,7 @@ def import_constant(im, node, a):
     tensor = a.get("value")
     if tensor is None:
         im.fail(node, "only tensor constants are supported")
-    im.constants[node.output[0]] = im.onnx.numpy_helper.to_array(tensor)
+    im.constants[node.output[0]] = im.array(node, tensor)
 
 
 def import_flatten(im, node, a):
@@ -51,12 +53,30 @@ def import_flatten(im, node, a):
 
 
 def import_reshape(im, node, a):
-    target = [int(d) for d in im.constant(node, node.input[1])]
+    target = [int(d) for d in im.constant(node, node.input[1]).reshape(-1)]
     shape = im.tensors[node.input[0]].shape
-    if a.get("allowzero", 0) or target[0] not in (0, -1) or (target[0] == -1 and -1 in target[1:]):
-        im.fail(node, f"the shape {target} must keep the batch first")
+    if (
+        a.get("allowzero", 0)
+        or target[:1] not in ([0], [-1])
+        or (target[0] == -1 and -1 in target[1:])
+    ):
+        im.fail(node, f"the shape {target[:8]} must keep the batch first")
+    if any(d == 0 for d in target[len(shape) :]):
+        im.fail(node, f"the shape {target[:8]} copies a size (0) the input {shape} does not have")
     sample = [shape[i] if d == 0 else d for i, d in enumerate(target)][1:]
+    _check_size(im, node, shape, sample)
     im.add(node, L.Reshape(*sample), node.input[:1])
+
+
+def _check_size(im, node, shape, sample):
+    """A Reshape keeps the number of values of each sample: refuse a target that does not
+    (a huge one above all: no numpynn layer is built for it)."""
+    if sample.count(-1) > 1 or any(d < -1 or d == 0 for d in sample):
+        im.fail(node, f"the sample shape {sample[:8]} is not a shape (positive sizes, one -1)")
+    values, known = math.prod(shape[1:]), math.prod(d for d in sample if d != -1)
+    fits = values % known == 0 if -1 in sample else values == known
+    if not fits:
+        im.fail(node, f"the sample shape {sample[:8]} cannot hold the {values} values of {shape}")
 
 
 def _merge(im, node, layer):
@@ -88,7 +108,7 @@ def import_concat(im, node, a):
         return
     if any(i in im.shape_values for i in node.input):
         return recurrent.shape_step(im, node, node.input)
-    _merge(im, node, L.Concatenate(a["axis"]))
+    _merge(im, node, L.Concatenate(im.required(node, a, "axis")))
 
 
 def import_sub(im, node, a):

@@ -3,7 +3,7 @@ own exports of recurrent classifiers loaded into numpynn, and what load refuses.
 
 import numpy as np
 import pytest
-from interop.test_torch_sequence import recurrent_classifier
+from interop.test_torch_bridge import recurrent_classifier
 from onnx_helpers import ATOL, RTOL, normal, onnx, ops, run
 
 import numpynn as nn
@@ -47,6 +47,18 @@ def test_keras_return_state_gives_several_outputs(tmp_path, kind):
     expected = layer(normal((5, 6, 2), seed=1))
     assert len(outs) == len(expected) == (3 if kind == "LSTM" else 2)
     for out, want in zip(outs, expected, strict=True):
+        np.testing.assert_allclose(out, want, rtol=RTOL, atol=ATOL)
+
+
+def test_keras_states_inside_a_functional_graph(tmp_path):
+    """A graph that uses the states of a return_state layer (its outputs, one call)."""
+    nn.manual_seed(3)
+    inputs = nn.Input(shape=(6, 2))
+    sequence, h, c = nn.keras.LSTM(4, return_sequences=True, return_state=True)(inputs)
+    model = nn.Model(inputs, [sequence, nn.Dense(3)(nn.Concatenate()([h, c]))])
+    nn.onnx.export(model, tmp_path / "states.onnx", example_input=normal((2, 6, 2)))
+    x = normal((5, 6, 2), seed=1)
+    for out, want in zip(run(tmp_path / "states.onnx", {"input_1": x}), model(x), strict=True):
         np.testing.assert_allclose(out, want, rtol=RTOL, atol=ATOL)
 
 

@@ -137,6 +137,13 @@ def example_cnn(lib):
     )  # fmt: skip
 
 
+def bench_mlp(lib):
+    return lib.Sequential(
+        lib.Flatten(), lib.Linear(784, 256), lib.ReLU(), lib.Linear(256, 128), lib.ReLU(),
+        lib.Linear(128, 10),
+    )  # fmt: skip
+
+
 WORKLOADS = {
     "conv1": layer_workload(lambda m: m.Conv2d(1, 8, 3, padding=1), (128, 1, 28, 28), "params"),
     "conv2": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (128, 8, 14, 14)),
@@ -152,6 +159,9 @@ WORKLOADS = {
     "cnn-step": training_workload(bench_cnn, (1, 28, 28)),
     "example-cnn-step": training_workload(example_cnn, (1, 28, 28), "adam"),
     "cnn-1-sample-x20": inference_workload(bench_cnn, (1, 28, 28)),
+    "mlp-step": training_workload(bench_mlp, (1, 28, 28)),
+    "mlp-step-b32": training_workload(bench_mlp, (1, 28, 28), batch=32),
+    "mlp-step-b1024": training_workload(bench_mlp, (1, 28, 28), batch=1024),
 }
 
 

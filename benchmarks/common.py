@@ -17,6 +17,23 @@ def blas_threads() -> int:
         return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
 
 
+def at_blas_threads(run, threads: int):
+    """``run`` with NumPy's BLAS at ``threads`` threads, its count restored after: the
+    NumPy peers (tutorial code, scikit-learn, the matmul peak) keep the machine's BLAS
+    threads though numpynn, in the same process, runs BLAS at one thread beside its own
+    (``numpynn/_threads.py``)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return run
+
+    def limited():
+        with threadpool_limits(threads, user_api="blas"):
+            return run()
+
+    return limited
+
+
 def torch_or_none(threads: int):
     """PyTorch with ``threads`` threads (NumPy's BLAS count), or None where it is not
     installed: the peer is then reported as skipped."""

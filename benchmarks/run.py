@@ -34,7 +34,14 @@ import cnn
 import mlp
 import numpy as np
 import tutorial
-from common import alternating_times, blas_threads, median, torch_or_none, training_data
+from common import (
+    alternating_times,
+    at_blas_threads,
+    blas_threads,
+    median,
+    torch_or_none,
+    training_data,
+)
 
 import numpynn as nn
 
@@ -68,12 +75,13 @@ def mlp_training(name: str, reps: int, steps: int, threads: int) -> list[dict]:
     steps = max(4, steps * 128 // batch)
     x, y = mlp.make_data(steps, batch)
     run_np, model_np = mlp.numpynn_runner(x, y, batch)
-    runners = {"numpynn": run_np, "tutorial NumPy": tutorial.mlp_runner(x, y, batch, model_np)}
+    tutorial_run = tutorial.mlp_runner(x, y, batch, model_np)
+    runners = {"numpynn": run_np, "tutorial NumPy": at_blas_threads(tutorial_run, threads)}
     torch = torch_or_none(threads)
     if torch is not None:
         runners["PyTorch"] = mlp.torch_runner(torch, x, y, batch, model_np)
     try:
-        runners["scikit-learn"] = sklearn_runner(x, y, batch)
+        runners["scikit-learn"] = at_blas_threads(sklearn_runner(x, y, batch), threads)
     except ImportError:
         pass
     times = alternating_times(runners, reps)
@@ -85,7 +93,7 @@ def mlp_training(name: str, reps: int, steps: int, threads: int) -> list[dict]:
         weights = [a * b for a, b in zip(mlp.SIZES[:-1], mlp.SIZES[1:])]
         flops = 2 * len(x) * (3 * sum(weights) - weights[0])
         achieved = flops / median(times["numpynn"]) / 1e9
-        peak = matmul_peak()
+        peak = at_blas_threads(matmul_peak, threads)()
         rows.append(row(name, "numpynn GFLOP/s", achieved, "GFLOP/s"))
         rows.append(row(name, "float32 matmul peak", peak, "GFLOP/s"))
         rows.append(row(name, "fraction of peak", achieved / peak, ""))
@@ -237,14 +245,16 @@ def add_ratios(rows: list[dict]) -> None:
         r["ratio"] = mine / r["value"] if comparable and mine and r["value"] else None
 
 
-def machine() -> dict:
+def machine(threads: int) -> dict:
+    """The machine and libraries; ``threads``: NumPy's BLAS threads when the run began
+    (numpynn sets BLAS to one thread beside its own during the run)."""
     info = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cores": os.cpu_count(),
         "numpy": np.__version__,
         "numpynn": nn.__version__,
-        "blas_threads": blas_threads(),
+        "blas_threads": threads,
     }
     try:
         with open("/proc/cpuinfo") as f:
@@ -306,7 +316,7 @@ def main(argv=None) -> list[dict]:
         print(f"{cells} {r['note']}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine(), "data": source, "results": rows}, f, indent=2)
+            json.dump({"machine": machine(threads), "data": source, "results": rows}, f, indent=2)
     return rows
 
 

@@ -1,11 +1,12 @@
-"""Where splitting the batch over threads wins: each layer family at three settings, in turn.
+"""Where splitting the batch over threads wins: each layer family at four settings, in turn.
 
-- ``blas``: today's default before the split existed: no split, BLAS at every core;
+- ``blas``: the code before the split: no split, BLAS at every core;
 - ``one``: ``set_num_threads(1)``, no split and BLAS at one thread (the oracle's arithmetic);
 - ``split``: ``set_num_threads(cores)`` with the split forced on at every size (the
-  thresholds set to 0), BLAS at one thread inside each part.
+  thresholds set to 0), BLAS at one thread;
+- ``default``: ``set_num_threads(cores)`` with the thresholds as they are.
 
-The three take turns in every repetition; the figures are medians of wall-clock and CPU
+The four take turns in every repetition; the figures are medians of wall-clock and CPU
 time (this process's, all threads), and the paired median of split / blas and split / one.
 On a machine shared with other work the wall clock of a split waits for a free core, so
 read the load average printed beside the figures.
@@ -26,35 +27,70 @@ from ab import layer_workload
 
 import numpynn as nn
 from numpynn import _threads
-from numpynn.layers import _windows
+from numpynn.layers import _windows, activation, linear, pooling, recurrent
 
-THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # (module, name) of every split threshold
+THRESHOLDS = [  # (module, name) of every split threshold
+    (_windows, "CONV_SPLIT_FROM"),
+    (pooling, "POOL_SPLIT_FROM"),
+    (activation, "ELEMENTWISE_SPLIT_FROM"),
+    (recurrent, "RECURRENT_SPLIT_FROM"),
+    (linear, "LINEAR_SPLIT_FROM"),
+]
+
+
+def sequence_workload(make, shape):
+    """Forward then backward of a recurrent layer on (N, T, F)."""
+
+    def prepare(lib):
+        layer = make(lib)
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        grad = np.random.default_rng(1).standard_normal(layer(x)[0].shape).astype(np.float32)
+
+        def run():
+            layer(x)
+            layer.backward(grad)
+
+        return layer, run
+
+    return prepare
+
+
+def sweep(name, make, shape, batches):
+    """One workload per batch size: the size from which a split wins."""
+    return {f"{name}-b{n}": layer_workload(make, (n, *shape)) for n in batches}
+
 
 WORKLOADS = {
-    "conv1": AB_WORKLOADS["conv1"],
-    "conv2": AB_WORKLOADS["conv2"],
-    "conv32": AB_WORKLOADS["conv32"],
-    "conv2-b32": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (32, 8, 14, 14)),
-    "conv2-b8": layer_workload(lambda m: m.Conv2d(8, 16, 3, padding=1), (8, 8, 14, 14)),
-    "maxpool1": AB_WORKLOADS["maxpool1"],
-    "maxpool2": AB_WORKLOADS["maxpool2"],
+    **sweep("conv1", lambda m: m.Conv2d(1, 8, 3, padding=1), (1, 28, 28), (8, 32, 128)),
+    **sweep("conv2", lambda m: m.Conv2d(8, 16, 3, padding=1), (8, 14, 14), (8, 16, 32, 64, 128)),
+    "conv32-b128": AB_WORKLOADS["conv32"],
+    **sweep("maxpool1", lambda m: m.MaxPool2d(2), (8, 28, 28), (16, 32, 128)),
+    **sweep("maxpool2", lambda m: m.MaxPool2d(2), (16, 14, 14), (16, 32, 64, 128)),
+    **sweep("relu", lambda m: m.ReLU(), (16, 14, 14), (16, 32, 64, 128)),
+    "relu1-b128": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
+    "relu32-b128": layer_workload(lambda m: m.ReLU(), (128, 32, 28, 28)),
+    "maxpool32-b128": layer_workload(lambda m: m.MaxPool2d(2), (128, 32, 28, 28)),
     "batchnorm": AB_WORKLOADS["batchnorm"],
-    "relu1": layer_workload(lambda m: m.ReLU(), (128, 8, 28, 28)),
-    "relu2": layer_workload(lambda m: m.ReLU(), (128, 16, 14, 14)),
-    "linear-b128": layer_workload(lambda m: m.Linear(784, 128), (128, 784)),
+    **sweep("linear", lambda m: m.Linear(784, 128), (784,), (32, 128)),
     "linear-b1024": layer_workload(lambda m: m.Linear(784, 256), (1024, 784)),
+    **{
+        f"lstm-b{n}": sequence_workload(lambda m: m.LSTM(28, 128, batch_first=True), (n, 28, 28))
+        for n in (8, 32, 128)
+    },
     "cnn-step": AB_WORKLOADS["cnn-step"],
     "example-cnn-step": AB_WORKLOADS["example-cnn-step"],
 }
 
 
+SETTINGS = ("blas", "one", "split", "default")
+
+
 def setting(name: str, cores: int):
     """Switch this process to a setting (see the module's docstring)."""
-    if name == "blas":
-        nn.set_num_threads(cores)
-        _threads._threads = 1  # no split, BLAS left at every core: the code before the split
-    else:
-        nn.set_num_threads(1 if name == "one" else cores)
+    nn.set_num_threads(1 if name == "one" else cores)
+    if name == "blas":  # no split, BLAS at every core: the code before the split
+        _threads._threads = 1
+        _threads._blas().limit(cores)
     for module, threshold in THRESHOLDS:
         default = getattr(module, "_default_" + threshold, getattr(module, threshold))
         setattr(module, "_default_" + threshold, default)
@@ -63,7 +99,7 @@ def setting(name: str, cores: int):
 
 def measure(name: str, reps: int, cores: int) -> dict:
     _, run = WORKLOADS[name](nn)
-    wall = {s: [] for s in ("blas", "one", "split")}
+    wall = {s: [] for s in SETTINGS}
     cpu = {s: [] for s in wall}
     for s in wall:  # warm-up
         setting(s, cores)
@@ -86,8 +122,10 @@ def main(argv=None):
     cores = os.cpu_count() or 1
     print(f"{cores} cores; load average {os.getloadavg()[0]:.2f} at the start")
     print(
-        f"{'workload':18s} {'blas ms':>8s} {'one ms':>8s} {'split ms':>8s} "
-        f"{'split/blas':>10s} {'split/one':>9s} | cpu ms: {'blas':>7s} {'one':>7s} {'split':>7s}"
+        f"{'workload':18s} "
+        + " ".join(f"{s + ' ms':>11s}" for s in SETTINGS)
+        + " | split/blas split/one | cpu ms: "
+        + " ".join(f"{s:>11s}" for s in SETTINGS)
     )
     for name in args.only.split(","):
         t = measure(name, args.reps, cores)
@@ -98,9 +136,10 @@ def main(argv=None):
             for b in ("blas", "one")
         }
         print(
-            f"{name:18s} {wall['blas']:8.3f} {wall['one']:8.3f} {wall['split']:8.3f} "
-            f"{paired['blas']:10.2f} {paired['one']:9.2f} | cpu ms: {cpu['blas']:7.3f} "
-            f"{cpu['one']:7.3f} {cpu['split']:7.3f}",
+            f"{name:18s} "
+            + " ".join(f"{wall[s]:11.3f}" for s in SETTINGS)
+            + f" | {paired['blas']:10.2f} {paired['one']:9.2f} | cpu ms: "
+            + " ".join(f"{cpu[s]:11.3f}" for s in SETTINGS),
             flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

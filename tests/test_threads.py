@@ -1,8 +1,10 @@
 """set_num_threads reaches NumPy's BLAS; "auto" follows the machine's load; every path split
 over threads equals its one-thread oracle and repeats itself bit for bit."""
 
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from helpers import assert_close
 import numpynn as nn
 from numpynn import _threads
 from numpynn._threads import auto_threads
-from numpynn.layers import _windows
+from numpynn.layers import _windows, activation, linear, pooling, recurrent
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -21,11 +23,15 @@ def blas_threads():
 
 
 def test_set_num_threads_sets_the_blas_threads():
-    before = threadpoolctl.threadpool_info()
+    """numpynn's threads replace BLAS's: at any count BLAS runs one thread."""
+    before, count = threadpoolctl.threadpool_info(), _threads.get_num_threads()
     try:
         assert nn.set_num_threads(1) == 1
         assert blas_threads() == {1}
+        assert nn.set_num_threads(3) == 3
+        assert blas_threads() == {1} and _threads.get_num_threads() == 3
     finally:
+        nn.set_num_threads(count)
         threadpoolctl.threadpool_limits(
             max(i["num_threads"] for i in before if i["user_api"] == "blas"), user_api="blas"
         )
@@ -52,7 +58,13 @@ def test_import_does_not_load_threadpoolctl():
 
 # --- the split over threads: every parallel path against its one-thread oracle -----------------
 
-THRESHOLDS = [(_windows, "CONV_SPLIT_FROM")]  # every split threshold, set to 0 to force it
+THRESHOLDS = [  # every split threshold, set to 0 to force the split
+    (_windows, "CONV_SPLIT_FROM"),
+    (pooling, "POOL_SPLIT_FROM"),
+    (activation, "ELEMENTWISE_SPLIT_FROM"),
+    (recurrent, "RECURRENT_SPLIT_FROM"),
+    (linear, "LINEAR_SPLIT_FROM"),
+]
 
 
 @pytest.fixture
@@ -66,18 +78,22 @@ def split_at(monkeypatch):
     nn.set_num_threads(before)
 
 
-def run_layer(make, x, grad_seed=1):
-    """Output, input gradient and parameter gradients of a fresh seeded layer."""
+def run_layer(make, x, grad_seed=1, **options):
+    """Output, input gradient and parameter gradients of a fresh seeded layer (for a
+    recurrent layer: also its final state, and the gradient of its initial state)."""
     nn.manual_seed(0)
     layer = make().to(x.dtype)
-    out = layer(x)
+    out = layer(x, **options)
+    out, state = out if isinstance(out, tuple) else (out, None)
     grad = np.random.default_rng(grad_seed).standard_normal(out.shape).astype(x.dtype)
     dx = layer.backward(grad)
-    return {
-        "output": out,
-        "dx": dx,
-        **{f"{n}.grad": p.grad.copy() for n, p in layer.named_parameters()},
-    }
+    dx, d_state = dx if isinstance(dx, tuple) else (dx, None)
+    results = {"output": out, "dx": dx}
+    for name, value in (("final state", state), ("initial state grad", d_state)):
+        for i, array in enumerate(value if isinstance(value, tuple) else (value,)):
+            if array is not None:
+                results[f"{name} {i}"] = array
+    return {**results, **{f"{n}.grad": p.grad.copy() for n, p in layer.named_parameters()}}
 
 
 def assert_split_equals_plain(make, x, split_at, threads=2):
@@ -105,17 +121,67 @@ CONVS = {
 }
 
 
+SPLIT = {
+    **CONVS,
+    "maxpool": (lambda: nn.MaxPool2d(2), (6, 3, 8, 8)),
+    "maxpool-overlapping-padded": (lambda: nn.MaxPool2d(3, 2, 1), (7, 16, 9, 8)),
+    "maxpool1d": (lambda: nn.MaxPool1d(3, 2), (5, 4, 11)),
+    "avgpool": (lambda: nn.AvgPool2d(2, 1), (6, 3, 7, 8)),
+    "relu": (lambda: nn.ReLU(), (9, 5, 4)),
+    "linear": (lambda: nn.Linear(6, 5), (9, 6)),
+    "linear-sequence-no-bias": (lambda: nn.Linear(6, 5, bias=False), (5, 3, 6)),
+    "lstm": (lambda: nn.LSTM(3, 5, batch_first=True), (7, 4, 3)),
+    "gru-bidirectional": (lambda: nn.GRU(3, 4, bidirectional=True), (4, 6, 3)),
+    "rnn-two-layers": (lambda: nn.RNN(3, 4, num_layers=2, nonlinearity="relu"), (4, 5, 3)),
+}
+RECURRENT = {"lstm", "gru-bidirectional", "rnn-two-layers"}
+
+
+def channels_last(x):
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
 @pytest.mark.parametrize("threads", [2, 3])
-@pytest.mark.parametrize("case", CONVS)
-def test_conv_split_equals_one_thread(case, threads, split_at):
-    make, shape = CONVS[case]
+@pytest.mark.parametrize("case", SPLIT)
+def test_split_equals_one_thread(case, threads, split_at):
+    make, shape = SPLIT[case]
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     assert_split_equals_plain(make, x, split_at, threads)
+    if x.ndim == 4 and case not in RECURRENT:  # a convolution's output: channels-last memory
+        assert_split_equals_plain(make, channels_last(x), split_at, threads)
 
 
-@pytest.mark.parametrize("case", CONVS)
-def test_conv_split_repeats_itself_bit_for_bit(case, split_at):
-    make, shape = CONVS[case]
+@pytest.mark.parametrize("case", SPLIT)
+def test_every_case_is_split_forward_and_backward(case, split_at, monkeypatch):
+    """The tests above compare something: the split runs, two parts a pass."""
+    make, shape = SPLIT[case]
+    parts_run, run_part = [], _threads._run_part
+    monkeypatch.setattr(_threads, "_run_part", lambda *a: parts_run.append(1) or run_part(*a))
+    split_at(2)
+    run_layer(make, np.random.default_rng(0).standard_normal(shape, dtype=np.float32))
+    layers = 2 if case == "rnn-two-layers" else 1
+    directions = 2 if case == "gru-bidirectional" else 1
+    passes = 3 if case.startswith("linear") else 2  # Linear: y; dW and db; dx
+    assert len(parts_run) == 2 * passes * layers * directions
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_recurrent_split_with_lengths_equals_one_thread(threads, split_at):
+    """Sequences of different lengths: each part takes its rows of the mask."""
+    x = np.random.default_rng(0).standard_normal((7, 5, 3), dtype=np.float32)
+    lengths = np.array([5, 1, 3, 4, 2, 5, 1])
+    split_at(1)
+    make = lambda: nn.LSTM(3, 4, batch_first=True, bidirectional=True)  # noqa: E731
+    plain = run_layer(make, x, lengths=lengths)
+    split_at(threads)
+    split = run_layer(make, x, lengths=lengths)
+    for name in plain:
+        assert_close(split[name], plain[name], 1e-5, 1e-5, f"{name} at {threads} threads")
+
+
+@pytest.mark.parametrize("case", SPLIT)
+def test_split_repeats_itself_bit_for_bit(case, split_at):
+    make, shape = SPLIT[case]
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     split_at(2)
     first, second = run_layer(make, x), run_layer(make, x)
@@ -123,10 +189,32 @@ def test_conv_split_repeats_itself_bit_for_bit(case, split_at):
         assert_close(second[name], first[name], 0, 0, f"{name}, second run")
 
 
-def test_conv_gradcheck_with_the_split(split_at):
+@pytest.mark.parametrize(
+    "make",
+    [lambda: nn.Conv2d(8, 16, 3, padding=1, groups=2), lambda: nn.MaxPool2d(3, 2, 1)],
+    ids=["conv", "maxpool"],
+)
+def test_gradcheck_with_the_split(make, split_at):
     split_at(2)
     x = np.random.default_rng(0).normal(size=(4, 8, 6, 5))
-    nn.gradcheck(nn.Conv2d(8, 16, 3, padding=1, groups=2).to(np.float64), x)
+    nn.gradcheck(make().to(np.float64), x)
+
+
+def test_lstm_gradcheck_with_the_split(split_at):
+    split_at(2)
+    layer = nn.LSTM(2, 3, bidirectional=True, batch_first=True, seed=1).to(np.float64)
+
+    class Output:
+        def __call__(self, x):
+            return layer(x)[0]
+
+        def backward(self, grad):
+            return layer.backward(grad)[0]
+
+        named_parameters, to = layer.named_parameters, layer.to
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 2))
+    nn.gradcheck(Output(), x, eps=1e-6, atol=1e-7, rtol=1e-5)
 
 
 def test_the_oracle_catches_a_part_dropped_or_counted_twice(split_at, monkeypatch):
@@ -212,3 +300,26 @@ def test_a_seeded_fit_at_two_threads_repeats_itself_exactly(split_at):
         assert_close(second[name], first[name], 0, 0, f"{name}, second fit")
         # float32 rounding of the split sums, grown over 8 SGD steps
         assert_close(first[name], plain[name], 1e-3, 1e-4, f"{name}, against one thread")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_splits_with_a_pool_of_its_own(split_at):
+    """The pool's threads do not survive a fork: a child using the parent's pool would wait
+    for ever on its first split."""
+    split_at(2)
+    assert len(_threads.split_batch(lambda rows: rows, 10)) == 2  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its split ran
+        code = 1
+        try:
+            code = 0 if len(_threads.split_batch(lambda rows: rows, 10)) == 2 else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's split never finished")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(done[1]) == 0

@@ -1,22 +1,26 @@
-"""Threads: how many this process uses (``set_num_threads``, PyTorch's name), and the one
+"""Threads: how many this process uses (``set_num_threads``, PyTorch's name), and the
 helpers that split a batch over them (``split_batch``, ``run_parts``).
 
-Two levels share the cores. NumPy's BLAS splits each matrix product over its own threads;
-that pays for large products, but a CNN's products are small and skinny, and everything
-between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the layers that
-gain from it split their *batch* instead: ``split_batch`` runs a function over contiguous
-parts of the batch on a small persistent pool of threads, with BLAS at one thread inside
-each part (NumPy releases the GIL in BLAS and in ufuncs on large arrays, so the parts run
-at once). The parts are fixed by the batch size and the thread count, and whatever is summed
-over them (parameter gradients, BatchNorm's sums) is summed in part order: a given thread
-count repeats a run bit for bit, and at one thread there is one part, today's arithmetic.
+Two levels could share the cores. NumPy's BLAS splits each matrix product over its own
+threads; that pays for large products, but a CNN's products are small and skinny, and
+everything between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the
+layers that gain from it split their *batch* instead: ``split_batch`` runs a function over
+contiguous parts of the batch on a small persistent pool of threads (NumPy releases the GIL
+in BLAS and in ufuncs on large arrays, so the parts run at once), and BLAS runs one thread:
+numpynn's threads replace BLAS's. Measured with ``benchmarks/threads.py`` (benchmarks/
+README.md, "Threads"): a CNN training step took 75 ms split with BLAS at one thread, 214 ms
+split with BLAS at two threads outside the parts, 141 ms at one thread, 493 ms as before
+(BLAS alone at two threads), at load 8 on 2 cores. The parts are fixed by the batch size and
+the thread count, and whatever is summed over them (parameter gradients) is summed in part
+order: a given thread count repeats a run bit for bit, and at one thread there is one part,
+the plain arithmetic.
 
 A BLAS call split over every core waits, at each of its synchronisation points, for all of
 its threads to run; on a machine whose cores are busy with other work that wait is a
 scheduler time slice, not nanoseconds. Training ``benchmarks/cnn.py``'s network on this
 project's 2-core machine under load took 10 times longer at 2 threads than at 1, and
 PyTorch slowed down the same way (benchmarks/README.md, "A busy machine"): ``"auto"`` then
-picks one thread, for both levels.
+picks one thread.
 """
 
 from __future__ import annotations
@@ -46,10 +50,11 @@ def auto_threads(cores: int | None = None, load: float | None = None) -> int:
 
 
 def set_num_threads(threads: int | str = "auto") -> int:
-    """Set the threads of this process, for both levels: the parts ``split_batch`` runs at
-    once, and NumPy's BLAS (OpenBLAS, MKL or BLIS) outside them; return the count set.
-    ``"auto"`` picks it with ``auto_threads`` (call it again when the load changes). Needs
-    ``threadpoolctl``: ``pip install "numpynn[threads]"``.
+    """Set the threads of this process, and return the count set: ``split_batch`` runs that
+    many batch parts at once, and NumPy's BLAS (OpenBLAS, MKL or BLIS) runs one thread,
+    inside the parts and outside them. ``"auto"`` picks the count with ``auto_threads``
+    (call it again when the load changes). Needs ``threadpoolctl``:
+    ``pip install "numpynn[threads]"``.
 
     Args:
         threads: a positive count, or ``"auto"``.
@@ -63,17 +68,20 @@ def set_num_threads(threads: int | str = "auto") -> int:
         threads = auto_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"set_num_threads: expected a positive int or 'auto', got {threads!r}")
-    _blas().limit(threads)
+    _blas().limit(1)
     _threads = threads
     return threads
 
 
 def get_num_threads() -> int:
     """The threads ``split_batch`` splits work over: the count last set by
-    ``set_num_threads``, else as many as NumPy's BLAS has (1 without ``threadpoolctl``)."""
+    ``set_num_threads``; before any, as many as NumPy's BLAS had (1 without
+    ``threadpoolctl``), which numpynn then takes over: BLAS is set to one thread."""
     global _threads
     if _threads is None:
         _threads = _blas().count()
+        if _threads > 1:
+            _blas().limit(1)
     return _threads
 
 
@@ -88,8 +96,10 @@ def batch_parts(n: int, work: int = 0, min_work: int = 0) -> list[slice]:
     >>> batch_parts(5, work=10, min_work=100)
     [slice(0, 5, None)]
     """
+    if work < min_work or n < 4:  # checked first: the plain path costs next to nothing
+        return [slice(0, n)]
     threads = min(get_num_threads(), n // 2)
-    if threads < 2 or work < min_work or getattr(_inside_part, "active", False):
+    if threads < 2 or getattr(_inside_part, "active", False):
         return [slice(0, n)]
     size, extra = divmod(n, threads)
     starts = [i * size + min(i, extra) for i in range(threads + 1)]
@@ -106,9 +116,9 @@ def run_parts(part, parts: list[slice], *per_part) -> list:
     results it sums in their order (``sum_in_order``), so that a run repeats itself bit
     for bit.
     """
-    jobs = list(zip(parts, *per_part)) if per_part else [(rows,) for rows in parts]
-    if len(jobs) == 1:
-        return [part(*jobs[0])]
+    if len(parts) == 1:
+        return [part(parts[0], *(items[0] for items in per_part))]
+    jobs = list(zip(parts, *per_part))
     errors = np.geterr()  # the parts compute under the caller's np.errstate
     with _blas().at_one_thread():
         pool = _get_pool(len(jobs))
@@ -132,6 +142,27 @@ def split_batch(part, n: int, work: int = 0, min_work: int = 0) -> list:
     return run_parts(part, batch_parts(n, work, min_work))
 
 
+def elementwise_in_parts(ufuncs, *arrays: np.ndarray, min_size: int = 0) -> np.ndarray:
+    """``ufuncs(*arrays, out=out)`` into a new array ``out`` laid out as ``arrays[0]``,
+    computed over batch parts at once when it has ``min_size`` elements or more (each
+    element is computed the same way in any part: the result is the same bit for bit);
+    below that, ``ufuncs(*arrays, out=None)``.
+
+    >>> import numpy as np
+    >>> elementwise_in_parts(lambda x, out: np.maximum(x, 0, out=out), np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    if arrays[0].size < min_size or arrays[0].ndim == 0:
+        return ufuncs(*arrays, out=None)
+    out = np.empty_like(arrays[0], dtype=np.result_type(*arrays))
+
+    def part(rows):
+        ufuncs(*(a[rows] for a in arrays), out=out[rows])
+
+    split_batch(part, len(out))
+    return out
+
+
 def sum_in_order(values: list):
     """values[0] + values[1] + ..., left to right (a new array; values[0] when alone)."""
     total = values[0]
@@ -147,6 +178,16 @@ def _run_part(part, job, errors):
             return part(*job)
     finally:
         _inside_part.active = False
+
+
+def _forget_pool() -> None:
+    """In a forked child: the pool's threads did not come along; make a new pool on use."""
+    global _pool, _pool_workers
+    _pool, _pool_workers = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _get_pool(threads: int) -> ThreadPoolExecutor:

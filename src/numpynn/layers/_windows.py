@@ -269,18 +269,14 @@ def col2im(
     written once instead of added to zeros, and ``slot`` is their place in the result, which
     ``value_at`` may fill itself to save a copy (max-pool's backward: 10 to 25% faster);
     otherwise ``slot`` is None. The result has the memory order of ``like`` if given (a
-    channels-last image gets a channels-last gradient), else C order; ``out`` (zeros, of
-    ``shape``), if given, receives it (a part of a batch's gradient, ``conv2d_backward``).
+    channels-last image gets a channels-last gradient), else C order. ``out``, if given,
+    receives it: an array from ``col2im_output``, or the rows of it that one part of a batch
+    fills (``shape`` is then the part's).
     """
     out_size = window_counts(shape, kernel, stride, dilation, axes)
-    tiles = tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
-    tiles = tiles and all(shape[axis] == n * k for axis, n, k in zip(axes, out_size, kernel))
-    if out is not None:
-        pass
-    elif like is None:
-        out = (np.empty if tiles else np.zeros)(shape, dtype=dtype)
-    else:
-        out = (np.empty_like if tiles else np.zeros_like)(like, dtype=dtype, shape=shape)
+    tiles = _tiles(shape, kernel, stride, dilation, axes)
+    if out is None:
+        out = col2im_output(shape, dtype, kernel, stride, dilation, axes, like)
     index = [slice(None)] * len(shape)
     for a, b, rows, cols in offset_slices(kernel, stride, dilation, out_size):
         index[axes[0]], index[axes[1]] = rows, cols
@@ -292,12 +288,28 @@ def col2im(
     return out
 
 
+def _tiles(shape, kernel, stride, dilation, axes) -> bool:
+    """Whether the windows tile the input exactly (each element in one window)."""
+    out_size = window_counts(shape, kernel, stride, dilation, axes)
+    tiles = tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1)
+    return tiles and all(shape[axis] == n * k for axis, n, k in zip(axes, out_size, kernel))
+
+
+def col2im_output(shape, dtype, kernel, stride, dilation=(1, 1), axes=(2, 3), like=None):
+    """The array ``col2im`` fills: zeros where windows overlap or leave gaps, else left
+    empty (every element is written once); in the memory order of ``like`` if given."""
+    if _tiles(shape, kernel, stride, dilation, axes):
+        return np.empty(shape, dtype) if like is None else np.empty_like(like, dtype, shape=shape)
+    return np.zeros(shape, dtype) if like is None else np.zeros_like(like, dtype, shape=shape)
+
+
 # --- convolution as products with the columns ----------------------------------------------------
 
 # The multiply-adds of a convolution (N*OH*OW * KH*KW*C * O) from which its batch is split
-# over the threads (``_threads.batch_parts``): measured with benchmarks/threads.py (see
-# benchmarks/README.md, "Threads").
-CONV_SPLIT_FROM = 4_000_000
+# over the threads (``_threads.batch_parts``). benchmarks/threads.py, 2 cores at load 5
+# (benchmarks/README.md, "Threads"), split / one thread: 0.83 at 14.5M (Conv2d(8, 16, 3),
+# batch 64), 0.55 at 118M (Conv2d(32, 64, 3), batch 128); 1.05 to 1.23 at 7.2M, 1.4 below.
+CONV_SPLIT_FROM = 10_000_000
 
 
 def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False):
@@ -351,7 +363,8 @@ def conv2d_backward(grad, cols, parts, weight, input_shape, pads, window, groups
     if input_shape is not None:
         n, c, h, w = input_shape
         (top, bottom), (left, right) = pads
-        padded = np.zeros((n, h + top + bottom, w + left + right, c), grad.dtype)
+        padded_shape = (n, h + top + bottom, w + left + right, c)
+        padded = col2im_output(padded_shape, grad.dtype, kernel, stride, dilation, (1, 2))
         dx = crop(padded, pads, axes=(1, 2)).transpose(0, 3, 1, 2)
         dx_copy = None if last else np.empty(input_shape, grad.dtype)
 

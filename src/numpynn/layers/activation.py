@@ -13,7 +13,14 @@ import numpy as np
 
 from numpynn import functional as F
 from numpynn import names
+from numpynn._threads import elementwise_in_parts
 from numpynn.module import Module
+
+# The elements of an activation's input from which its batch is split over the threads.
+# benchmarks/threads.py, 2 cores at load 5 to 8 (benchmarks/README.md, "Threads"): no size
+# won, split / one thread 1.31 at 3.2M elements (ReLU on 128x32x28x28), 1.3 to 7 below
+# (memory-bound: the two parts share the memory bandwidth); so only larger inputs split.
+ELEMENTWISE_SPLIT_FROM = 16_000_000
 
 
 class LogitGradient:
@@ -49,11 +56,21 @@ class ReLU(Module):
     """
 
     def forward(self, x):
-        self.out = np.maximum(x, 0)  # the next layer keeps it anyway: no memory of its own
+        # y = max(x, 0), kept: the next layer keeps it anyway (no memory of its own)
+        self.out = elementwise_in_parts(_relu, x, min_size=ELEMENTWISE_SPLIT_FROM)
         return self.out
 
     def backward(self, grad):
-        return grad * (self.out > 0)  # out > 0 exactly where x > 0: the input's sign
+        # dx = dy where y > 0 (exactly where x > 0: the input's sign), else 0
+        return elementwise_in_parts(_relu_grad, grad, self.out, min_size=ELEMENTWISE_SPLIT_FROM)
+
+
+def _relu(x, out):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_grad(grad, y, out):
+    return np.multiply(grad, y > 0, out=out)
 
 
 @names.register("activation", "leaky_relu", negative_slope=0.2)  # Keras's slope

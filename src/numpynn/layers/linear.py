@@ -8,8 +8,14 @@ import numpy as np
 
 from numpynn import init, names
 from numpynn._config import Seed, get_rng
+from numpynn._threads import batch_parts, run_parts, sum_in_order
 from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
+
+# The multiply-adds of a Linear layer (N * in * out) from which its batch is split over the
+# threads. benchmarks/threads.py, 2 cores at load 5 (benchmarks/README.md, "Threads"), split
+# / one thread: 0.88 at 205M (784 -> 256, batch 1024); 2.7 to 10 at 3.2M and 12.8M.
+LINEAR_SPLIT_FROM = 50_000_000
 
 
 class Linear(Module):
@@ -80,24 +86,49 @@ class Linear(Module):
 
     def forward(self, x):
         self.x = x
-        out = x @ self.weight.data.T
+        work = x.size * self.out_features
+        self.parts = batch_parts(len(x) if x.ndim > 1 else 1, work, LINEAR_SPLIT_FROM)
+        if len(self.parts) == 1:
+            return self._affine(x)
+        out = np.empty(x.shape[:-1] + (self.out_features,), np.result_type(x, self.weight.data))
+        run_parts(lambda rows: self._affine(x[rows], out[rows]), self.parts)
+        return out
+
+    def _affine(self, x, out=None):
+        out = np.matmul(x, self.weight.data.T, out=out)  # y = x W^T + b
         if self.bias is not None:
             out += self.bias.data
         return out
 
     def backward(self, grad):
         self._parameter_grads(grad)
-        return grad @ self.weight.data  # dx = grad W
+        if len(self.parts) == 1:
+            return grad @ self.weight.data  # dx = grad W
+        dx = np.empty(grad.shape[:-1] + (self.in_features,), self.x.dtype)
+        run_parts(lambda rows: np.matmul(grad[rows], self.weight.data, out=dx[rows]), self.parts)
+        return dx
 
     def backward_params(self, grad):
         self._parameter_grads(grad)
 
     def _parameter_grads(self, grad):
+        if len(self.parts) > 1:  # one sum per part of the batch, added in part order
+            grads = run_parts(lambda rows: self._sums(grad[rows], self.x[rows]), self.parts)
+            self.weight.grad += sum_in_order([g[0] for g in grads])
+            if self.bias is not None:
+                self.bias.grad += sum_in_order([g[1] for g in grads])
+            return
         x2 = self.x.reshape(-1, self.in_features)
         grad2 = grad.reshape(-1, self.out_features)
         self.weight.add_grad(grad_t_x, grad2, x2)  # dW = grad^T x, summed over the rows
         if self.bias is not None:  # db sums over the batch, never averages
             self.bias.add_grad(np.add.reduce, grad2, axis=0)
+
+    def _sums(self, grad, x):
+        """dW = grad^T x and db = the sum of grad's rows, over one part of the batch."""
+        grad2 = grad.reshape(-1, self.out_features)
+        db = None if self.bias is None else np.add.reduce(grad2, axis=0)
+        return grad_t_x(grad2, x.reshape(-1, self.in_features)), db
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.out_features)

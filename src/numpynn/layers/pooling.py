@@ -7,11 +7,15 @@ gradient back with ``col2im``, one kernel offset at a time, never ``np.add.at``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from numpynn._threads import batch_parts, run_parts
 from numpynn.layers._windows import (
     Windowed,
     col2im,
+    col2im_output,
     crop,
     in_order_of,
     pad,
@@ -19,6 +23,12 @@ from numpynn.layers._windows import (
     sliding_windows,
 )
 from numpynn.module import Module
+
+# The window reads of a pool (N*C*OH*OW * KH*KW) from which its batch is split over the
+# threads. benchmarks/threads.py, 2 cores at load 5 to 8 (benchmarks/README.md, "Threads"):
+# no size won, split / one thread 1.06 at 3.2M (MaxPool2d(2) on 128x32x28x28), 1.2 to 2.7
+# below (memory-bound: the two parts share the memory bandwidth); so only larger pools split.
+POOL_SPLIT_FROM = 16_000_000
 
 
 class _Pool2d(Windowed, Module):
@@ -43,17 +53,27 @@ class _Pool2d(Windowed, Module):
         return x
 
     def _windows(self, x, fill):
-        """(N, C, OH, OW, KH, KW): a view of the windows of ``x`` padded with ``fill``."""
+        """(N, C, OH, OW, KH, KW): a view of the windows of ``x`` padded with ``fill``; and
+        the batch parts (``_threads.batch_parts``) the pool computes at once."""
         x = x.reshape(self._as_2d(x.shape))
-        self.pads = self._geometry(x.shape[2:])[0]
+        self.pads, out_size = self._geometry(x.shape[2:])
         self.padded = pad(x, self.pads, fill=fill)
+        work = x.shape[0] * x.shape[1] * out_size[0] * out_size[1] * math.prod(self.kernel_size)
+        self.parts = batch_parts(len(x), work, POOL_SPLIT_FROM)
         return sliding_windows(self.padded, self.kernel_size, self.stride)
 
-    def _input_grad(self, value_at, dtype):
-        """col2im of the windows' gradients (``value_at(a, b, slot)``: see ``col2im``),
-        without the padding, in the layer's shape."""
-        shape = self.padded.shape
-        padded = col2im(shape, dtype, value_at, self.kernel_size, self.stride, like=self.padded)
+    def _input_grad(self, values_of, dtype):
+        """col2im of the windows' gradients, part by part: ``values_of(rows)`` gives the
+        ``value_at(a, b, slot)`` of those rows (see ``col2im``); without the padding, in
+        the layer's shape."""
+        k, s = self.kernel_size, self.stride
+        padded = col2im_output(self.padded.shape, dtype, k, s, like=self.padded)
+
+        def add_part(rows):
+            part = padded[rows]
+            col2im(part.shape, dtype, values_of(rows), k, s, out=part)
+
+        run_parts(add_part, self.parts)
         return self._as_given(crop(padded, self.pads))
 
     def get_config(self):
@@ -90,35 +110,43 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         self.windows = self._windows(x, fill)  # (N, C, OH, OW, KH, KW), a view
-        kh, kw = self.kernel_size
-        # the maximum as a running np.maximum over the kernel offsets: elementwise work on
-        # strided views, no copy of the windows side by side (argmax over such a copy made
-        # a training step of examples/cnn.py take 0.253 s instead of 0.199 s)
-        self.out = self.windows[..., 0, 0].copy(order="K")  # in the input's memory order
-        for k in range(1, kh * kw):
-            np.maximum(self.out, self.windows[..., k // kw, k % kw], out=self.out)
+        self.out = np.empty_like(self.windows[..., 0, 0])  # in the input's memory order
+        run_parts(self._maximum, self.parts)
         return self._as_given(self.out)
+
+    def _maximum(self, rows):
+        """out = the maximum of each window, for the batch's ``rows``: a running np.maximum
+        over the kernel offsets, elementwise work on strided views, no copy of the windows
+        side by side (argmax over such a copy made a training step of examples/cnn.py take
+        0.253 s instead of 0.199 s)."""
+        kh, kw = self.kernel_size
+        out, windows = self.out[rows], self.windows[rows]
+        out[...] = windows[..., 0, 0]
+        for k in range(1, kh * kw):
+            np.maximum(out, windows[..., k // kw, k % kw], out=out)
 
     def backward(self, grad):
         grad = grad.reshape(self._as_2d(grad.shape))
         if grad.strides != self.out.strides:  # one copy to the windows' memory order, not
             grad = in_order_of(self.out, grad)  # a product of mixed orders per offset
-        firsts = self._first_maxima()
-        # each window's gradient goes to its first maximum: grad * mask at every offset
-        return self._input_grad(
-            lambda a, b, slot: np.multiply(grad, next(firsts), out=slot), grad.dtype
-        )
 
-    def _first_maxima(self):
-        """For each kernel offset, row-major: the mask (N, C, OH, OW) of the windows whose
-        first maximum sits at that offset."""
+        def values_of(rows):  # each window's gradient goes to its first maximum
+            firsts = self._first_maxima(rows)
+            return lambda a, b, slot: np.multiply(grad[rows], next(firsts), out=slot)
+
+        return self._input_grad(values_of, grad.dtype)
+
+    def _first_maxima(self, rows):
+        """For each kernel offset, row-major: the mask (n, C, OH, OW) of the windows of the
+        batch's ``rows`` whose first maximum sits at that offset."""
         kh, kw = self.kernel_size
+        windows, out = self.windows[rows], self.out[rows]
         unrouted = None  # windows whose maximum is not found yet (None: all of them)
         for k in range(kh * kw):
             if k == kh * kw - 1 and unrouted is not None:
                 yield unrouted  # every window has its maximum somewhere: the rest are here
                 return
-            hit = self.windows[..., k // kw, k % kw] == self.out
+            hit = windows[..., k // kw, k % kw] == out
             yield hit if unrouted is None else hit & unrouted  # ties: the first offset
             unrouted = ~hit if unrouted is None else unrouted & ~hit
 
@@ -139,14 +167,16 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x):
-        out = self._windows(x, 0).mean(axis=(-2, -1))
+        windows = self._windows(x, 0)
+        out = np.empty_like(windows[..., 0, 0])
+        run_parts(lambda rows: np.mean(windows[rows], axis=(-2, -1), out=out[rows]), self.parts)
         return self._as_given(out)
 
     def backward(self, grad):
         grad = grad.reshape(self._as_2d(grad.shape))
         kh, kw = self.kernel_size
         share = grad / (kh * kw)  # every offset of every window gets the same share
-        return self._input_grad(lambda a, b, slot: share, grad.dtype)
+        return self._input_grad(lambda rows: lambda a, b, slot: share[rows], grad.dtype)
 
 
 class MaxPool1d(MaxPool2d):

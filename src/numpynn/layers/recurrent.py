@@ -31,6 +31,7 @@ from numpynn import functional as F
 from numpynn import init
 from numpynn._checks import check_real
 from numpynn._config import Seed, get_rng
+from numpynn._threads import batch_parts, run_parts
 from numpynn.layers.dropout import dropout_mask
 from numpynn.module import Module, Parameter
 
@@ -174,6 +175,51 @@ def _run_back(cell, tape, d_out, d_state, w_hh, mask):
             d_state = tuple(a + b for a, b in zip(d_state, carried))
         h_before[t] = state[0]
     return d_xw, d_hw, h_before, d_state
+
+
+# The multiply-adds of one direction's hidden products over a sequence (T*N*G*H*H) from
+# which its batch is split over the threads, each part running the whole loop over time
+# (one wait per direction, not per step). benchmarks/threads.py, 2 cores at load 5
+# (benchmarks/README.md, "Threads"), split / one thread for LSTM(28, 128) over 28 steps:
+# 0.67 at batch 128 (235M), 1.17 to 1.32 at batch 32 (59M), 1.6 at batch 8.
+RECURRENT_SPLIT_FROM = 100_000_000
+
+
+def _run_in_parts(cell, xw, state, w_hh, b_hh, mask, reverse):
+    """``_run`` over parts of the batch at once (``_threads.run_parts``); its tape is the
+    parts and each part's tape."""
+    steps, n = xw.shape[:2]
+    parts = batch_parts(n, steps * n * w_hh.size, RECURRENT_SPLIT_FROM)
+
+    def run_part(rows):
+        part_mask = None if mask is None else mask[:, rows]
+        return _run(
+            cell, xw[:, rows], tuple(s[rows] for s in state), w_hh, b_hh, part_mask, reverse
+        )
+
+    runs = run_parts(run_part, parts)
+    if len(runs) == 1:
+        return runs[0][0], runs[0][1], (parts, [runs[0][2]])
+    out = np.concatenate([r[0] for r in runs], axis=1)
+    final = tuple(np.concatenate(f, axis=0) for f in zip(*(r[1] for r in runs)))
+    return out, final, (parts, [r[2] for r in runs])
+
+
+def _run_back_in_parts(cell, tape, d_out, d_state, w_hh, mask):
+    """``_run_back`` over the parts of ``_run_in_parts``'s tape, at once."""
+    parts, tapes = tape
+
+    def back_part(rows, part_tape):
+        part_mask = None if mask is None else mask[:, rows]
+        part_state = tuple(d[rows] for d in d_state)
+        return _run_back(cell, part_tape, d_out[:, rows], part_state, w_hh, part_mask)
+
+    runs = run_parts(back_part, parts, tapes)
+    if len(runs) == 1:
+        return runs[0]
+    d_xw, d_hw, h_before = (np.concatenate(a, axis=1) for a in zip(*(r[:3] for r in runs)))
+    d_state0 = tuple(np.concatenate(d, axis=0) for d in zip(*(r[3] for r in runs)))
+    return d_xw, d_hw, h_before, d_state0
 
 
 def _check_lengths(layer, lengths, steps: int, batch: int):
@@ -344,7 +390,9 @@ class RNNBase(Module):
             if not self._cell.hidden_bias_inside:
                 xw += b_hh.data
         b_inside = b_hh.data if b_hh is not None and self._cell.hidden_bias_inside else None
-        out, final, tape = _run(self._cell, xw, state, w_hh.data, b_inside, self.mask, reverse)
+        out, final, tape = _run_in_parts(
+            self._cell, xw, state, w_hh.data, b_inside, self.mask, reverse
+        )
         self.tapes.append(tape)
         return out, final
 
@@ -388,7 +436,7 @@ class RNNBase(Module):
         """Parameter gradients of one direction (added), and the gradients of its input and
         initial state: dW_ih = d_xw^T x, dW_hh = d_hw^T h_before, summed over all steps."""
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
-        d_xw, d_hw, h_before, d_state0 = _run_back(
+        d_xw, d_hw, h_before, d_state0 = _run_back_in_parts(
             self._cell, tape, d_out, d_state, w_hh.data, self.mask
         )
         x = self.inputs[layer]

@@ -448,6 +448,15 @@ class RNNBase(Module):
             b_hh.grad += rows(d_hw).sum(axis=0)
         return (d_xw @ w_ih.data if need_input else None), d_state0
 
+    def gate_gradients(self, d_out: np.ndarray, w_hh: np.ndarray) -> np.ndarray:
+        """dL/d(gate pre-activations) at every step of the last forward's first layer
+        (forward direction) for the gradient ``d_out`` (T, N, H) at its outputs and the
+        recurrent weights ``w_hh`` of that forward; no parameter gradient is touched.
+        ``Diagnostics`` reads the gradient through time from it."""
+        states = 2 if self._cell.has_cell else 1
+        d_state = tuple(np.zeros(d_out.shape[1:], d_out.dtype) for _ in range(states))
+        return _run_back_in_parts(self._cell, self.tapes[0], d_out, d_state, w_hh, self.mask)[0]
+
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.hidden_size * self.num_directions)
 

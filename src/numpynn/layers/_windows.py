@@ -326,7 +326,8 @@ def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False)
     """
     kernel, stride, dilation = window
     n, o = len(x), weight.shape[0]
-    oh, ow = (output_size(s, p, k, st, d) for s, p, k, st, d in zip(x.shape[2:], pads, *window))
+    oh = output_size(x.shape[2], pads[0], kernel[0], stride[0], dilation[0])
+    ow = output_size(x.shape[3], pads[1], kernel[1], stride[1], dilation[1])
     kernels = weight_as_kernels(weight, groups)  # (g, O/g, KH*KW*C/g)
     out = np.empty((n, oh, ow, o) if channels_last else (n, o, oh * ow), weight.dtype)
 

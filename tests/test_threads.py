@@ -37,6 +37,13 @@ def test_set_num_threads_sets_the_blas_threads():
         )
 
 
+def test_without_a_call_the_parts_follow_blas_which_keeps_its_count(monkeypatch):
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        monkeypatch.setattr(_threads, "_threads", None)  # as in a fresh process
+        assert _threads.get_num_threads() == 2
+        assert blas_threads() == {2}
+
+
 @pytest.mark.parametrize(
     "cores, load, expected", [(2, 0.0, 2), (2, 0.99, 2), (2, 1.2, 1), (8, 6.5, 8), (8, 7.5, 1)]
 )

@@ -306,10 +306,11 @@ def col2im_output(shape, dtype, kernel, stride, dilation=(1, 1), axes=(2, 3), li
 # --- convolution as products with the columns ----------------------------------------------------
 
 # The multiply-adds of a convolution (N*OH*OW * KH*KW*C * O) from which its batch is split
-# over the threads (``_threads.batch_parts``). benchmarks/threads.py, 2 cores at load 5
-# (benchmarks/README.md, "Threads"), split / one thread: 0.83 at 14.5M (Conv2d(8, 16, 3),
-# batch 64), 0.55 at 118M (Conv2d(32, 64, 3), batch 128); 1.05 to 1.23 at 7.2M, 1.4 below.
-CONV_SPLIT_FROM = 10_000_000
+# over the threads (``_threads.batch_parts``). benchmarks/threads.py on 2 cores (benchmarks/
+# README.md, "Threads"), split / one thread at load 1.4 and at load 5: 0.84 and 0.70 at 29M
+# (Conv2d(8, 16, 3), batch 128), 0.47 and 0.55 at 118M (Conv2d(32, 64, 3), batch 128);
+# 1.10 and 0.83 at 14.5M (batch 64); 1.08 to 4.7 at 7.2M and below.
+CONV_SPLIT_FROM = 20_000_000
 
 
 def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False):

@@ -37,11 +37,11 @@ def test_set_num_threads_sets_the_blas_threads():
         )
 
 
-def test_without_a_call_the_parts_follow_blas_which_keeps_its_count(monkeypatch):
+def test_without_a_call_the_parts_take_over_the_blas_threads(monkeypatch):
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         monkeypatch.setattr(_threads, "_threads", None)  # as in a fresh process
         assert _threads.get_num_threads() == 2
-        assert blas_threads() == {2}
+        assert blas_threads() == {1}
 
 
 @pytest.mark.parametrize(

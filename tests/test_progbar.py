@@ -1,4 +1,6 @@
-"""The progress bar: what matters fits the terminal's line; not a terminal, one line an epoch."""
+"""Progress output: one line for fit, evaluate, predict and downloads (``_progress.py``);
+what matters fits the terminal's line; not a terminal, one line an epoch; verbose levels;
+no tqdm."""
 
 import io
 import re
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 import numpynn as nn
-from numpynn.callbacks import progress_line
+from numpynn._progress import progress_line
 
 LOGS = {"loss": 0.123456, "accuracy": 0.95, "val_loss": 0.2345, "val_accuracy": 0.93333}
 
@@ -53,13 +55,18 @@ class Terminal(io.StringIO):
         return True
 
 
-def fit(verbose, file, epochs=3):
+def blobs_model(n=64, optimizer="sgd"):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(96, 4)).astype(np.float32)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
     nn.manual_seed(0)
     model = nn.Sequential(nn.Input(shape=(4,)), nn.Dense(8, activation="relu"), nn.Dense(2))
-    model.compile("adam", nn.CrossEntropyLoss(), metrics=["accuracy"])
+    model.compile(optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"])
+    return model, x, y
+
+
+def fit(verbose, file, epochs=3):
+    model, x, y = blobs_model(96, "adam")
     bar = nn.callbacks.ProgbarLogger(verbose, file=file)
     model.fit(x, y, epochs=epochs, batch_size=8, validation_split=0.25, callbacks=[bar], verbose=0)
 
@@ -101,3 +108,55 @@ def test_redirected_to_a_file_one_line_per_epoch(tmp_path):
     text = (tmp_path / "log.txt").read_text()
     assert "\r" not in text and len(text.splitlines()) == 5
     assert [line.split()[:3] for line in text.splitlines()][-1] == ["Epoch", "5/5", "50/50"]
+
+
+def test_verbose_levels(capsys):
+    model, x, y = blobs_model()
+    model.fit(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr() == ("", "")
+    model.fit(x, y, epochs=2, verbose=2, validation_split=0.25)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - ")
+    assert "loss: " in lines[0] and "val_accuracy: " in lines[0]
+    model.fit(x, y, epochs=2, verbose=1)
+    err = capsys.readouterr().err
+    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "2/2 [" in err and "accuracy: " in err
+
+
+def test_evaluate_and_predict_draw_fits_line(capsys):
+    model, x, y = blobs_model()
+    model.evaluate(x, y, batch_size=16, verbose=0)
+    model.predict(x, batch_size=16, verbose=0)
+    assert capsys.readouterr() == ("", "")
+    model.evaluate(x, y, batch_size=16, verbose=1)
+    line = capsys.readouterr().err  # not a terminal: the last line, once
+    assert re.fullmatch(
+        r"Evaluate 4/4 \[=+\] \d+\.\ds - loss: \d\.\d{4} - accuracy: \d\.\d{4}\n", line
+    )
+    model.predict(x, batch_size=16, verbose=1)
+    assert re.fullmatch(r"Predict 4/4 \[=+\] \d+\.\ds\n", capsys.readouterr().err)
+
+
+def test_evaluate_redraws_in_a_terminal(monkeypatch):
+    monkeypatch.setattr("sys.stderr", Terminal())
+    model, x, y = blobs_model()
+    model.evaluate(x, y, batch_size=16, verbose=1)
+    frames = sys.stderr.getvalue().split("\r")[1:]
+    assert frames[-1].startswith("Evaluate 4/4 [") and frames[-1].endswith("\n")
+    assert "accuracy: " in frames[-1]
+
+
+def test_training_evaluating_and_predicting_never_import_tqdm():
+    code = (
+        "import sys, numpy as np, numpynn as nn\n"
+        "x = np.zeros((40, 3), np.float32); y = np.zeros(40, np.int64)\n"
+        "model = nn.Sequential(nn.Input(shape=(3,)), nn.Dense(2))\n"
+        "model.compile('sgd', nn.CrossEntropyLoss())\n"
+        "model.fit(x, y, epochs=2, verbose=1)\n"
+        "model.evaluate(x, y, verbose=1)\n"
+        "model.predict(x, verbose=1)\n"
+        "print('tqdm' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert "Evaluate 2/2" in out.stderr and "Predict 2/2" in out.stderr

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numpynn as nn
-from numpynn import report
+from numpynn import _run_folder, report
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -223,7 +223,7 @@ def test_a_hand_edited_value_is_named_on_the_page_not_raised(tmp_path, key):
 
 
 def test_huge_lists_and_non_numbers_are_refused_without_drawing_them(tmp_path):
-    count = report.LIST_LIMIT + 1
+    count = _run_folder.LIST_LIMIT + 1
     write_metrics(tmp_path, class_names=["c"] * count, test_accuracy=float("nan"))
     page = report.write_report(tmp_path).read_text()
     assert f"it holds a list of {count:,} entries" in page and page.count("<li>") == 2
@@ -289,7 +289,7 @@ JSON = st.recursive(
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.dictionaries(st.sampled_from([*report._RESULTS, "history"]), JSON))
+@given(st.dictionaries(st.sampled_from([*_run_folder._RESULTS, "history"]), JSON))
 def test_any_json_object_gives_a_page(tmp_path, results):
     (tmp_path / "metrics.json").write_text(json.dumps(results))
     page = report.write_report(tmp_path).read_text()

@@ -1,7 +1,9 @@
 """fit / evaluate / predict: the loop is the hand-written loop, weights mean what Keras says,
-the softmax + cross-entropy pair is exact, and progress output follows verbose."""
+the softmax + cross-entropy pair is exact, one sample goes without its batch axis, and
+divergence stops training (progress output is tests/test_progbar.py's)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -212,6 +214,103 @@ def test_predict_runs_in_eval_mode_in_batches_and_restores_the_mode():
     np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, batch_size=50))
 
 
+# --- one sample without its batch axis -------------------------------------------------------
+
+
+def dense_sequential():
+    return nn.Sequential(nn.Input(shape=(64,)), nn.Dense(16, activation="relu"), nn.Dense(10))
+
+
+def dense_functional():
+    inputs = nn.Input(shape=(64,))
+    return nn.Model(inputs, nn.Dense(10)(nn.Dense(16, activation="relu")(inputs)))
+
+
+def conv_sequential():
+    return nn.Sequential(
+        nn.Input(shape=(2, 8, 8)), nn.Conv2D(4, 3), nn.ReLU(), nn.Flatten(), nn.Dense(10)
+    )
+
+
+def sequence_sequential():  # (T, F) samples of any length T
+    return nn.Sequential(nn.Input(shape=(None, 3)), nn.keras.LSTM(5), nn.Dense(10))
+
+
+ONE_SAMPLE_MODELS = {
+    "dense": (dense_sequential, (64,)),
+    "functional": (dense_functional, (64,)),
+    "conv": (conv_sequential, (2, 8, 8)),
+    "sequence": (sequence_sequential, (7, 3)),
+}
+
+
+@pytest.mark.parametrize("name", ONE_SAMPLE_MODELS)
+def test_one_sample_without_its_batch_axis_is_one_sample_everywhere(name):
+    make, sample = ONE_SAMPLE_MODELS[name]
+    nn.manual_seed(0)
+    model = make()
+    model.compile("sgd", nn.CrossEntropyLoss(), metrics=["accuracy"])
+    x = np.random.default_rng(1).normal(size=(3, *sample)).astype(np.float32)
+    y = np.array([4, 1, 7])
+    expected = model(x)[0]  # the first sample of a batch
+    for out in (model(x[0]), model.predict(x[0]), model.predict_on_batch(x[0])):
+        assert out.shape == (10,)
+        assert_close(out, expected, 1e-6, 1e-6, "one sample")  # float32, another batch size
+    assert model.evaluate(x[0], y[0], verbose=0) == pytest.approx(
+        model.evaluate(x[:1], y[:1], verbose=0), rel=1e-6
+    )
+    assert model.test_on_batch(x[0], y[0])[0] == pytest.approx(model.test_on_batch(x[:1], y[:1])[0])
+    # backward of an unbatched output: unbatched gradients, those of the batch of one
+    upstream = np.random.default_rng(2).normal(size=10).astype(np.float32)
+    model.eval()
+    model(x[0])
+    grad = model.backward(upstream)
+    model(x[:1])
+    assert grad.shape == sample
+    assert_close(grad, model.backward(upstream[None])[0], 1e-6, 1e-6, "input grad")
+    # one training step on one sample is the step on the batch of one
+    nn.manual_seed(0)
+    twin = make()
+    twin(x[:1])  # builds a lazy layer (the LSTM of T steps of any length)
+    twin.compile("sgd", nn.CrossEntropyLoss(), metrics=["accuracy"])
+    model.load_state_dict(twin.state_dict())
+    model.train_on_batch(x[0], y[0])
+    twin.train_on_batch(x[:1], y[:1])
+    for key, value in twin.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("make", [dense_sequential, dense_functional])
+@pytest.mark.parametrize("given", [(100,), (100, 5), (3, 4, 63)])
+def test_every_shape_refusal_names_the_shape_given(make, given):
+    model = make()
+    for call in (model, model.predict):
+        with pytest.raises(ValueError) as error:
+            call(np.zeros(given, np.float32))
+        assert str(given) in str(error.value), str(error.value)
+    model.compile("sgd", nn.CrossEntropyLoss())
+    with pytest.raises(ValueError) as error:
+        model.evaluate(np.zeros(given, np.float32), np.zeros(given[:1], int), verbose=0)
+    assert str(given) in str(error.value), str(error.value)
+
+
+def test_a_refusal_says_how_the_given_array_was_cut():
+    model = dense_sequential()
+    one = r"^predict: x of shape \(100,\) \(one sample, run as a batch of one\): "
+    with pytest.raises(
+        ValueError, match=one + r"Dense\(64 -> 16\): expected input \(N, 64\), got \(1, 100\)"
+    ):
+        model.predict(np.zeros(100, np.float32))
+    sliced = r"^predict: x of shape \(100, 5\) \(run in batches of 32\): "
+    with pytest.raises(ValueError, match=sliced + r"Dense\(64 -> 16\): .* got \(32, 5\)"):
+        model.predict(np.zeros((100, 5), np.float32))
+    inputs = [nn.Input(shape=(3,), name="a"), nn.Input(shape=(2,), name="b")]
+    pair = nn.Model(inputs, nn.Dense(1)(nn.Concatenate()(inputs)))
+    with pytest.raises(ValueError, match=r"the inputs \(3,\), \(4, 2\) mix one sample and a batch"):
+        pair.predict([np.zeros(3), np.zeros((4, 2))])
+    assert pair.predict([np.zeros(3), np.zeros(2)]).shape == (1,)
+
+
 # --- weights ---------------------------------------------------------------------------------
 
 
@@ -388,22 +487,44 @@ def test_terminate_on_nan_stops_quietly(capsys):
         np.testing.assert_array_equal(p.data, last)
 
 
-# --- progress output -------------------------------------------------------------------------
+def adam_at(lr):
+    x, y = blobs(256)
+    model = mlp(dropout=0.0)
+    model.compile(nn.optim.Adam(model.parameters(), lr=lr), nn.CrossEntropyLoss())
+    return model, x, y
 
 
-def test_verbose_levels(capsys):
-    x, y = blobs(64)
-    model = mlp(head="softmax")
-    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, epochs=2, verbose=0)
-    assert capsys.readouterr() == ("", "")
-    model.fit(x, y, epochs=2, verbose=2, validation_split=0.25)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - ")
-    assert "loss: " in lines[0] and "val_accuracy: " in lines[0]
-    model.fit(x, y, epochs=2, verbose=1)
-    err = capsys.readouterr().err
-    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "2/2 [" in err and "accuracy: " in err
+def test_a_diverging_loss_stops_fit_naming_epoch_batch_and_learning_rate():
+    # before, fit trained on with losses near 1e18 (and, where Adam's g^2 overflowed, only a
+    # RuntimeWarning)
+    model, x, y = adam_at(1e9)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as error:
+        model.fit(x, y, epochs=5, verbose=0)
+    message = str(error.value)
+    assert re.match(r"fit: epoch 1, batch 2: training diverged: the loss is \S+, over 1e\+06 "
+                    r"times its first value 2\.\d+\. The learning rate \(lr=1e\+09\) is "
+                    "likely too large", message), message  # fmt: skip
+    model, x, y = adam_at(1e9)
+    with np.errstate(all="ignore"):
+        history = model.fit(x, y, epochs=5, verbose=0, callbacks=[nn.callbacks.TerminateOnNaN()])
+    assert len(history.epoch) == 1  # quietly, as for a NaN loss
+    model, x, y = adam_at(1e-2)  # an ordinary rate trains on
+    assert len(model.fit(x, y, epochs=3, verbose=0).epoch) == 3
+
+
+def test_a_step_that_overflows_stops_fit_at_that_step():
+    # targets of 1.5e19: the loss (2.3e38) is finite in float32, the gradient's square
+    # overflows in Adam, whose v = inf would freeze the weights without a word
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    model = nn.Sequential(nn.Input(shape=(3,)), nn.Dense(1))
+    model.compile("adam", "mse")
+    with pytest.raises(FloatingPointError) as error:
+        model.fit(x, np.full((8, 1), 1.5e19, np.float32), batch_size=1, verbose=0)
+    assert str(error.value).startswith(
+        "fit: epoch 1, batch 1: training diverged: the optimizer's update overflowed "
+        "(overflow encountered in square). The learning rate (lr=0.001) is likely too large "
+        "or the data far from unit scale"
+    )
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -493,19 +614,46 @@ def test_bad_fit_arguments_are_refused_before_any_step(kwargs, message):
     assert_unchanged(model, before)
 
 
-def test_bad_arrays_name_the_argument():
+def test_bad_arrays_name_the_argument_and_say_what_to_do():
     model = mlp()
     model.compile("sgd", nn.CrossEntropyLoss())
-    with pytest.raises(ValueError, match="fit: x: expected a rectangular numeric array"):
+    x, y = blobs(4)
+    ragged = r"the items differ in shape, \[1\] has shape \(1,\) where \[0\] has \(4,\); give"
+    with pytest.raises(ValueError, match="^fit: x: " + ragged):
         model.fit([[1.0, 2.0, 3.0, 4.0], [1.0]], [0, 1], verbose=0)
-    with pytest.raises(TypeError, match="fit: x: expected numbers .* got dtype <U1"):
+    with pytest.raises(
+        ValueError, match=r"^fit: y: .* \[0\]\[1\] has shape \(2,\) where \[0\]\[0\]"
+    ):
+        model.fit(x[:1], [[[0], [1, 2]]], verbose=0)
+    with pytest.raises(ValueError, match="^fit: validation_data: x: " + ragged):
+        model.fit(x, y, validation_data=([[1.0, 2.0, 3.0, 4.0], [1.0]], [0, 1]), verbose=0)
+    with pytest.raises(ValueError, match="^predict: x: " + ragged):
+        model.predict([[1.0, 2.0, 3.0, 4.0], [1.0]])
+    with pytest.raises(ValueError, match="^DataLoader: x: " + ragged):
+        nn.data.DataLoader([[1.0, 2.0, 3.0, 4.0], [1.0]])
+    with pytest.raises(TypeError, match=r"fit: x: expected numbers, got text \(dtype <U1\)"):
         model.fit(np.full((4, 4), "a"), np.zeros(4, int), verbose=0)
-    with pytest.raises(TypeError, match="fit: x: expected numbers .* got dtype complex128"):
+    with pytest.raises(TypeError, match="fit: x: expected numbers, got dtype complex128"):
         model.fit(np.ones((4, 4), complex), np.zeros(4, int), verbose=0)
     with pytest.raises(TypeError, match="predict: x: expected numbers"):
         model.predict(np.full((4, 4), "a"))
     with pytest.raises(ValueError, match="evaluate: x and y: the arrays hold different"):
         model.evaluate(np.ones((4, 4)), np.zeros(3, int), verbose=0)
+
+
+def test_text_labels_ask_for_the_label_encoder_which_then_trains():
+    x, y = blobs(60)
+    names = np.array(["cat", "dog", "emu"])[y]
+    model = mlp()
+    model.compile("adam", nn.CrossEntropyLoss(), metrics=["accuracy"])
+    with pytest.raises(TypeError) as error:
+        model.fit(x, names, verbose=0)
+    assert str(error.value).startswith("fit: y: expected numbers, got text (dtype <U3); encode")
+    assert "nn.data.LabelEncoder()" in str(error.value) and "fit_transform(y)" in str(error.value)
+    encoder = nn.data.LabelEncoder()
+    model.fit(x, encoder.fit_transform(names), epochs=2, verbose=0)  # the fix it names works
+    guessed = encoder.inverse_transform(model.predict(x).argmax(axis=1))
+    assert set(guessed) <= {"cat", "dog", "emu"}
 
 
 def test_a_checkpoint_name_with_validation_fields_needs_validation_data(tmp_path):

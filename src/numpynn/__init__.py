@@ -76,7 +76,8 @@ from numpynn.layers.attention import (
     TransformerEncoderLayer,
 )
 from numpynn.layers.embedding import Embedding
-from numpynn.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from numpynn.layers.keras_recurrent import SimpleRNN
+from numpynn.layers.recurrent import GRU, LSTM, RNN
 from numpynn.losses import (
     BCELoss,
     BCEWithLogitsLoss,

@@ -238,7 +238,8 @@ def _axes(low: int, high: int, steps: int, x, y, x_label: str) -> list[str]:
             f'y2="{level:.1f}"/><text x="{LEFT - 6}" y="{level + 4:.1f}" '
             f'text-anchor="end">1e{power}</text>'
         )
-    ticks = sorted({0, steps - 1, *range(0, steps, max(1, math.ceil(steps / 8)))})
+    stride = max(1, math.ceil(steps / 8))  # the last tick, then none closer than half a stride
+    ticks = [*range(0, steps - 1 - stride // 2, stride), steps - 1] if steps > 1 else [0]
     base = HEIGHT - BOTTOM
     for j in ticks:
         parts.append(f'<text x="{x(j):.1f}" y="{base + 18}" text-anchor="middle">{j + 1}</text>')

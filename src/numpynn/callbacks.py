@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import sys
 import time
 
 import numpy as np
 
 from numpynn import io
+from numpynn._progress import Progress
 from numpynn.optim.lr_scheduler import LRScheduler
 from numpynn.optim.lr_scheduler import ReduceLROnPlateau as _Plateau
 
@@ -109,112 +109,31 @@ def _format_logs(logs: dict) -> str:
 
 
 class ProgbarLogger(Callback):
-    """Progress output. ``verbose=1``: in a terminal, a bar per epoch redrawn in place with
-    the running loss and metrics, fitted to the terminal's width (the bar shrinks first,
-    then the timing goes, then the names shorten: the numbers stay); when the output is not
-    a terminal (a file, a pipe), that epoch's last line only, once. ``verbose=2``: one line
-    per epoch. ``fit(verbose=...)`` adds one itself. Writes to ``file``, by default standard
-    error for the bar and standard output for ``verbose=2``."""
+    """Progress output of ``fit``. ``verbose=1``: a ``Progress`` line per epoch with the
+    running loss and metrics (in a terminal a bar redrawn in place, fitted to the
+    terminal's width: the bar shrinks first, then the timing goes, then the names shorten,
+    the numbers stay; when the output is not a terminal, that epoch's last line only,
+    once). ``verbose=2``: one line per epoch. ``fit(verbose=...)`` adds one itself. Writes
+    to ``file``, by default standard error for the bar and standard output for
+    ``verbose=2``."""
 
     def __init__(self, verbose: int = 1, file=None):
         self.verbose, self.file = verbose, file
 
-    def _output(self):
-        return self.file or (sys.stderr if self.verbose == 1 else sys.stdout)
-
     def on_epoch_begin(self, epoch, logs=None):
-        self.start, self.drawn, self.done, self.length = time.perf_counter(), -math.inf, 0, 0
-        self.title = f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}"
-        self.live = self.verbose == 1 and _is_terminal(self._output())
+        title = f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}"
+        out = self.file or (sys.stderr if self.verbose == 1 else sys.stdout)
+        self.line = Progress(self.verbose, self.params.get("steps"), title, out)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.done = batch + 1
-        now = time.perf_counter()
-        if self.live and (now - self.drawn >= 0.1 or self.done == self.params.get("steps")):
-            self.drawn = now
-            self._draw(logs or {}, end=False)
+        self.line.update(batch + 1, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self.start
-        if self.live:
-            self._draw(logs or {}, end=True)
-        elif self.verbose == 1:
-            line = progress_line(self.title, self.done, self.params.get("steps"), seconds, logs)
-            print(line, file=self._output(), flush=True)
-        elif self.verbose == 2:
-            line = f"{self.title} - {seconds:.2f}s - {_format_logs(logs or {})}"
-            print(line, file=self._output(), flush=True)
-
-    def _draw(self, logs: dict, end: bool) -> None:
-        """Rewrite the line in place (padded over a longer previous one)."""
-        elapsed, steps = time.perf_counter() - self.start, self.params.get("steps")
-        eta = None if end or not steps else elapsed / self.done * (steps - self.done)
-        line = progress_line(self.title, self.done, steps, elapsed, logs, _columns(), eta)
-        out = self._output()
-        out.write("\r" + line.ljust(self.length) + ("\n" if end else ""))
-        out.flush()
-        self.length = len(line)
-
-
-def _is_terminal(file) -> bool:
-    try:
-        return file.isatty()
-    except (AttributeError, ValueError):  # no isatty, or a closed file
-        return False
-
-
-def _columns() -> int:
-    """The terminal's width: $COLUMNS if set, else the size of the terminal, else 80."""
-    return shutil.get_terminal_size((80, 24)).columns
-
-
-def _short_number(value) -> str:
-    value = float(value)
-    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e5 else f"{value:.3g}"
-
-
-SHORT_NAMES = {"accuracy": "acc", "val_accuracy": "val_acc", "learning_rate": "lr"}
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def progress_line(title, done, steps, seconds, logs, width=None, eta=None) -> str:
-    """``Epoch 3/10 12/45 [=====>....] 1.2s - loss: 0.5123 - accuracy: 0.8000`` in at most
-    ``width - 1`` characters (no limit when None). To fit, the bar shrinks, the metric names
-    shorten (``acc``), the bar goes, then the timing, then the step count; the values stay
-    unless even that cannot fit, when the last ones make way for ``...``."""
-    count = f"{done}/{steps}" if steps else f"{done}"
-    timing = f"ETA {_duration(eta)}" if eta is not None else _duration(seconds)
-    items = [(key, _short_number(value)) for key, value in (logs or {}).items()]
-    long = " - ".join(f"{key}: {value}" for key, value in items)
-    short = [f"{SHORT_NAMES.get(key, key)} {value}" for key, value in items]
-    limit = math.inf if width is None else width - 1
-    # (metrics, with a bar, with the step count, with the timing), best first
-    layouts = [(long, 1, 1, 1), (long, 1, 1, 0), (" ".join(short), 1, 1, 1)]
-    layouts += [(" ".join(short), 1, 1, 0), (long, 0, 1, 1), (long, 0, 1, 0)]
-    layouts += [(" ".join(short), 0, 1, 1), (" ".join(short), 0, 1, 0), (" ".join(short), 0, 0, 0)]
-    for metrics, with_bar, with_count, with_timing in layouts:
-        tail = f" - {metrics}" if metrics else ""
-        parts = [title] + [count] * with_count + [timing] * with_timing
-        if with_bar:
-            room = limit - len(" ".join(parts)) - len(tail) - 3  # " [" and "]"
-            if not steps or room < 8:
-                continue
-            parts.insert(2, _bar(done / steps, int(min(room, 30))))
-        if len(" ".join(parts)) + len(tail) <= limit:
-            return " ".join(parts) + tail
-    while short and len(f"{title} - {' '.join(short)} ...") > limit:
-        short.pop()
-    return (f"{title} - {' '.join(short)} ..." if short else title)[: int(limit)]
-
-
-def _bar(fraction: float, width: int) -> str:
-    """``[=====>....]`` with ``width`` characters between the brackets."""
-    filled = int(round(min(max(fraction, 0.0), 1.0) * width))
-    arrow = "=" * filled if filled == width else "=" * max(filled - 1, 0) + ">"
-    return "[" + arrow.ljust(width, ".") + "]"
+        self.line.close(logs or {})
+        if self.verbose == 2:
+            seconds = time.perf_counter() - self.line.start
+            line = f"{self.line.title} - {seconds:.2f}s - {_format_logs(logs or {})}"
+            print(line, file=self.line.file, flush=True)
 
 
 def _monitor_mode(monitor: str, mode: str) -> str:

@@ -46,7 +46,7 @@ import math
 import numpy as np
 
 from numpynn.callbacks import Callback
-from numpynn.layers.recurrent import RNNBase, _run_back
+from numpynn.layers.recurrent import RNNBase
 from numpynn.module import Module
 
 RELU_FAMILY = {"ReLU", "LeakyReLU", "ELU", "GELU", "SiLU"}
@@ -186,13 +186,10 @@ def gradient_through_time(layer: RNNBase, w_hh: np.ndarray) -> np.ndarray:
     layer, forward direction), for a gradient of ones at the last step's output: how much of
     it the recurrence carries back to step t. ``w_hh``: the recurrent weights of that
     forward (the optimizer has changed the layer's since)."""
-    tape = layer.tapes[0]
-    first_state = tape[0][2]
-    n, steps = first_state[0].shape[0], len(tape)
-    d_out = np.zeros((steps, n, layer.hidden_size), dtype=first_state[0].dtype)
+    steps, n = layer.inputs[0].shape[:2]  # the first layer's input, (T, N, F)
+    d_out = np.zeros((steps, n, layer.hidden_size), dtype=w_hh.dtype)
     d_out[-1] = 1.0
-    d_state = tuple(np.zeros_like(s) for s in first_state)
-    d_xw = _run_back(layer._cell, tape, d_out, d_state, w_hh, layer.mask)[0]
+    d_xw = layer.gate_gradients(d_out, w_hh)
     norms = np.sqrt(np.einsum("tng,tng->t", d_xw, d_xw, dtype=np.float64))
     return norms / norms[-1] if norms[-1] > 0 else norms
 

@@ -45,11 +45,25 @@ prints that rank's traceback and calls ``MPI_Abort``, which ends every rank (the
 would otherwise wait forever in their next collective); ``fit`` does the same with any
 error raised inside it. A rank that exits without an error while others still run
 waits for them at exit, and aborts all after ``NUMPYNN_MPI_EXIT_TIMEOUT`` seconds (120).
+
+A rank that dies without a word (killed by SIGKILL, out of memory) or hangs: every
+collective of ``fit`` and of ``DistributedOptimizer.step`` is nonblocking
+(``Iallreduce``, ``Iallgather``) and polled against a deadline, so the ranks left waiting
+abort the job, naming the collective, once the others have not joined it within
+``NUMPYNN_MPI_TIMEOUT`` seconds (300): the job ends within that bound plus the
+launcher's cleanup (MPICH's ``mpiexec`` often ends it at once when a rank is killed;
+a hung rank, or a launcher that waits, is what the deadline is for). Set it above the
+longest time one rank may spend alone between two steps (a checkpoint written by rank 0).
+
+At the start of ``fit`` the ranks compare a fingerprint (sample counts, the number of
+parameters and a hash of their names, shapes and dtypes): ranks that build different
+models or load different data fail at once with a message naming both.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import math
 import os
@@ -65,6 +79,7 @@ from numpynn._config import get_rng, launched_size
 from numpynn._threads import set_num_threads
 from numpynn.callbacks import Callback, CSVLogger, ModelCheckpoint, ProgbarLogger
 from numpynn.data import DataLoader
+from numpynn.data.loader import shard_piece
 from numpynn.optim.optimizer import Optimizer
 
 INSTALL = 'pip install "numpynn[mpi]"'
@@ -168,16 +183,40 @@ def _wait_for_the_others(context: Context) -> None:
     # a rank that exits early (an error caught and turned into an exit code) would leave
     # the others blocked in a collective: everyone meets here, or after a while all abort
     timeout = float(os.environ.get("NUMPYNN_MPI_EXIT_TIMEOUT", "120"))
-    request, deadline = context.comm.Ibarrier(), time.monotonic() + timeout
+    complete(context, context.comm.Ibarrier(), "exited, but other ranks did not finish", timeout)
+
+
+def complete(context: Context, request, what: str, timeout: float | None = None) -> None:
+    """Wait for the nonblocking collective ``request``; if the other ranks have not joined it
+    within ``timeout`` seconds (``NUMPYNN_MPI_TIMEOUT``, 300, when None), say so on
+    standard error and abort every rank: a dead or hung rank never blocks the others
+    forever. The first milliseconds poll without pause (a step's ``Allreduce`` usually
+    completes there), then every millisecond."""
+    if request.Test():
+        return
+    if timeout is None:
+        timeout = float(os.environ.get("NUMPYNN_MPI_TIMEOUT", "300"))
+    deadline, polls = time.monotonic() + timeout, 0
     while not request.Test():
-        if time.monotonic() > deadline:
-            sys.stderr.write(
-                f"numpynn.distributed: rank {context.rank} exited, but other ranks did not "
-                f"finish within {timeout:g} s; aborting all\n"
-            )
-            sys.stderr.flush()
-            context.comm.Abort(1)
-        time.sleep(0.005)
+        polls += 1
+        if polls > 1000:
+            time.sleep(0.001)
+            if time.monotonic() > deadline:
+                sys.stderr.write(
+                    f"numpynn.distributed: rank {context.rank} {what} within {timeout:g} s; "
+                    "aborting all (a rank died or hangs, or NUMPYNN_MPI_TIMEOUT is too short)\n"
+                )
+                sys.stderr.flush()
+                context.comm.Abort(1)
+                os._exit(1)  # MPI_Abort may return before the launcher ends this process
+
+
+def allreduce(context: Context, buffer: np.ndarray, what: str, op: str = "SUM") -> None:
+    """``buffer`` becomes, in place, its sum (or ``op``: ``"MAX"``, ...) over the ranks, with
+    the deadline of ``complete``; ``what`` names the values in its message."""
+    mpi = _mpi()
+    request = context.comm.Iallreduce(mpi.IN_PLACE, buffer, op=getattr(mpi, op))
+    complete(context, request, f"did not get the other ranks' {what}")
 
 
 def is_main() -> bool:
@@ -339,9 +378,9 @@ class _AveragesGradients:
                     view[...] = grad
                     p.grad = view  # backward now adds straight into the buffer
             if weight != 1.0 and not failed:
-                flat *= weight
+                flat[:-1] *= weight  # not the last entry: np.empty bytes at first (overflowed)
             flat[-1] = math.nan if failed else weight
-            self.context.comm.Allreduce(self._mpi.IN_PLACE, flat, op=self._mpi.SUM)
+            allreduce(self.context, flat, "gradients")
             total = flat[-1]
             self.failed_step = math.isnan(total)
             if total > 0:
@@ -383,7 +422,7 @@ def DistributedOptimizer(optimizer: Optimizer, context: Context | None = None) -
         (_AveragesGradients, base),
         {"registered_name": names.registered_name(base), "__module__": __name__},
     )
-    optimizer.context, optimizer._mpi = context, _mpi()
+    optimizer.context = context
     optimizer.samples, optimizer._buckets, optimizer.failed_step = None, None, False
     optimizer.averages = 0  # calls of average_gradients, one per step on every rank
     return optimizer
@@ -400,17 +439,24 @@ def fit(model, x, y=None, *, optimizer, **options):
     - ``batch_size`` is per rank (Horovod's and PyTorch's convention): a step takes
       ``batch_size * size`` samples; scale the learning rate with it if you want the
       single-process behaviour at the same per-rank batch;
+    - every rank must be given the same model and the whole data set: the ranks compare
+      a fingerprint of both first (``check_ranks_agree``) and fail at once, naming both,
+      when they differ;
     - the epoch's order is drawn from one seed sent by rank 0, and the samples (after
-      ``validation_split`` takes the last ones, as single-process) are sharded by
-      ``DataLoader(..., shard=(rank, size))``; validation data are split in contiguous
-      pieces;
+      ``validation_split`` takes the last ones, with ``training.fit``'s own split and
+      checks) are sharded by the DataLoader (``shard=(rank, size)``, or
+      ``loader.sharded`` for a DataLoader given to fit); validation data are split in
+      contiguous pieces (``shard_piece``), or evaluated whole on every rank when they
+      hold fewer samples than there are ranks;
     - the logs (``loss``, metrics, ``val_*``) are means over all ranks' samples, so
       ``EarlyStopping``, ``ModelCheckpoint(save_best_only)`` and ``ReduceLROnPlateau``
       decide alike on every rank, and a stop on any rank stops all at the end of that
       epoch;
     - only rank 0 shows progress and runs ``ModelCheckpoint`` and ``CSVLogger``; your
       own callbacks run on every rank (check ``distributed.is_main()`` before writing);
-    - an error on any rank ends all ranks with that rank's error.
+    - an error on any rank ends all ranks with that rank's error, and a rank that dies
+      or hangs ends them after ``NUMPYNN_MPI_TIMEOUT`` seconds (see the module's
+      docstring).
 
     A non-finite loss on any rank skips that step on every rank; with ``TerminateOnNaN``
     all ranks then stop after that batch, without it that rank's ``FloatingPointError``
@@ -433,10 +479,15 @@ def _fit(context: Context, model, x, y, optimizer, options: dict):
             "distributed fit: one input and one output, without "
             f"{' or '.join(unsupported) or 'sample_weight or class_weight'}, for now"
         )
-    xs = training.input_arrays(model, x.x if isinstance(x, DataLoader) else x, "fit: x")
-    optimizer = DistributedOptimizer(training.resolve_optimizer(model, optimizer, xs), context)
+    objective = training.as_objective(
+        model, options.pop("loss"), options.pop("metrics", None), options.pop("loss_weights", None)
+    )
+    data = training.Samples.from_fit_arguments(model, objective, x, y, None, None)
+    optimizer = training.resolve_optimizer(model, optimizer, data.xs)  # builds a lazy model
+    check_ranks_agree(context, model, data, options.get("validation_data"))
+    optimizer = DistributedOptimizer(optimizer, context)
     broadcast_parameters(model, optimizer)
-    loader, validation = _shards(context, x, y, options)
+    loader, validation = _shards(context, model, objective, data, options)
     callbacks = list(options.pop("callbacks", None) or [])
     if not context.is_main:
         options["verbose"] = 0
@@ -447,43 +498,64 @@ def _fit(context: Context, model, x, y, optimizer, options: dict):
     return training.fit(
         model,
         loader,
+        loss=objective,
         optimizer=optimizer,
         callbacks=[average, *callbacks, _AgreeToStop(context)],
         **{k: v for k, v in options.items() if k not in ("shuffle", "seed")},
     )
 
 
-def _piece(a: np.ndarray, context: Context) -> np.ndarray:
-    share, extra = divmod(len(a), context.size)
-    first = context.rank * share + min(context.rank, extra)
-    return a[first : first + share + (context.rank < extra)]
+def check_ranks_agree(context: Context, model, data, validation_data=None) -> None:
+    """Raise on every rank, naming rank 0 and the first rank that differs, unless all
+    ranks hold the same numbers of samples (training, validation) and the same model (the
+    count of parameters and a hash of their names, shapes and dtypes): one ``Allgather``
+    of five integers."""
+    shapes = [[name, list(p.shape), p.dtype.str] for name, p in model.named_parameters()]
+    digest = hashlib.sha256(json.dumps(shapes).encode()).digest()
+    validation = 0 if validation_data is None else len(validation_data[0])
+    sizes = [len(data), validation, sum(p.size for p in model.parameters()), len(shapes)]
+    mine = np.array([*sizes, int.from_bytes(digest[:7], "big")], dtype=np.int64)
+    every = np.empty((context.size, len(mine)), dtype=np.int64)
+    complete(context, context.comm.Iallgather(mine, every), "did not get the others' sizes")
+    other = next((r for r in range(context.size) if (every[r] != every[0]).any()), None)
+    if other is not None:
+        raise ValueError(
+            f"distributed fit: the ranks disagree: rank 0 has {_described(every[0])}, rank "
+            f"{other} has {_described(every[other])}. Every rank must build the same model "
+            "and pass fit the whole data set, the same on every rank (fit shards it)"
+        )
 
 
-def _shards(context: Context, x, y, options: dict):
-    """This rank's DataLoader and validation data."""
-    split = options.get("validation_split") or 0.0
-    validation = options.get("validation_data")
-    if isinstance(x, DataLoader):
-        loader = x
-        x, y = loader.x, loader.y
-        shuffle, drop_last, seed = loader.shuffle, loader.drop_last, loader._rng
-        batch_size = loader.batch_size
+def _described(entry: np.ndarray) -> str:
+    samples, validation, parameters, arrays, digest = (int(v) for v in entry)
+    held_out = f" and {validation} validation samples" if validation else ""
+    return (
+        f"{samples} samples{held_out}, a model of {parameters} parameters in {arrays} arrays "
+        f"(shapes fingerprint {digest:014x})"
+    )
+
+
+def _shards(context: Context, model, objective, data, options: dict):
+    """This rank's DataLoader and validation data: training's own split (with its checks),
+    the training part sharded by the DataLoader, the validation part in contiguous pieces
+    (each rank evaluates all of it when it holds fewer samples than there are ranks)."""
+    data.batch_size = data.loader.batch_size if data.loader else options.get("batch_size") or 32
+    train, validation = data.split(
+        model, objective, options.get("validation_split") or 0.0, options.get("validation_data")
+    )
+    if train.loader is not None:
+        loader = train.loader.sharded(context.rank, context.size, shared_seed(train.loader.rng))
     else:
-        x, y = np.asarray(x), np.asarray(y)
-        shuffle, drop_last, seed = options.get("shuffle", True), False, options.get("seed")
-        batch_size = options.get("batch_size") or 32
-        if validation is None and split:
-            if not 0 < split < 1:
-                raise ValueError(f"fit: validation_split must lie in (0, 1), got {split}")
-            cut = int(math.floor(len(x) * (1 - split)))
-            validation, x, y = (x[cut:], y[cut:]), x[:cut], y[:cut]
-    loader = DataLoader(
-        x, y, batch_size, shuffle, drop_last, seed=shared_seed(seed),
-        shard=(context.rank, context.size),
-    )  # fmt: skip
-    if validation is not None and len(validation[0]) >= context.size:
-        validation = tuple(_piece(np.asarray(a), context) for a in validation)
-    return loader, validation
+        loader = DataLoader(
+            train.xs[0], train.ys[0], train.batch_size, options.get("shuffle", True),
+            seed=shared_seed(options.get("seed")), shard=(context.rank, context.size),
+        )  # fmt: skip
+    if validation is None:
+        return loader, None
+    if len(validation) >= context.size:
+        validation = validation.take(shard_piece(len(validation), context.rank, context.size))
+    weights = () if validation.weights is None else (validation.weights,)
+    return loader, (validation.xs[0], validation.ys[0], *weights)
 
 
 class _AverageLogs(Callback):
@@ -517,7 +589,7 @@ class _AverageLogs(Callback):
                 flat, views = _flat_views(group, dtype)
                 for view, b in zip(views, group):
                     view[...] = b
-                self.context.comm.Allreduce(self.optimizer._mpi.IN_PLACE, flat)
+                allreduce(self.context, flat, "running statistics")
                 for view, b in zip(views, group):
                     np.divide(view, self.context.size, out=b)
 
@@ -528,7 +600,7 @@ class _AverageLogs(Callback):
         counts = [self.validation_samples if k.startswith("val_") else self.samples for k in keys]
         values = np.array([*counts, *(c * float(logs[k]) for k, c in zip(keys, counts))])
         values[len(keys) :][np.array(counts) == 0] = 0.0  # an empty shard says nothing
-        self.context.comm.Allreduce(self.optimizer._mpi.IN_PLACE, values)
+        allreduce(self.context, values, "logs")
         totals, sums = values[: len(keys)], values[len(keys) :]
         for key, total, value in zip(keys, totals, sums):
             logs[key] = float(value / total) if total else math.nan
@@ -542,5 +614,5 @@ class _AgreeToStop(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         flag = np.array([bool(self.model.stop_training)], dtype=np.int32)
-        self.context.comm.Allreduce(self.optimizer._mpi.IN_PLACE, flag, op=self.optimizer._mpi.MAX)
+        allreduce(self.context, flag, "decisions to stop", "MAX")
         self.model.stop_training = bool(flag[0])

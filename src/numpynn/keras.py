@@ -31,9 +31,9 @@ from numpynn.layers import (
     Reshape,
     Subtract,
 )
-from numpynn.layers.recurrent import KerasGRU as GRU
-from numpynn.layers.recurrent import KerasLSTM as LSTM
-from numpynn.layers.recurrent import SimpleRNN
+from numpynn.layers.keras_recurrent import KerasGRU as GRU
+from numpynn.layers.keras_recurrent import KerasLSTM as LSTM
+from numpynn.layers.keras_recurrent import SimpleRNN
 from numpynn.model import Input, Model
 from numpynn.sequential import Sequential
 

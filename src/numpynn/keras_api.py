@@ -88,6 +88,31 @@ class KerasMethods:
     metadata: dict | None = None  # JSON saved with the model (the CLI keeps class names here)
     _objective: Objective | None = None
     _compiled: dict | None = None  # compile's arguments, as saved in model files
+    _one_sample = False  # the last forward took one sample without its batch axis
+
+    # --- one sample without its batch axis -----------------------------------------------------
+    # The rule of both containers, and of predict/evaluate/train_on_batch (training.one_sample):
+    # an input with one axis fewer than the model's is one sample, and its output comes back
+    # without the batch axis, as PyTorch's layers do with an unbatched input.
+
+    def _batch_of_one(self, xs: tuple) -> tuple:
+        """``xs``, with a batch axis added if they are one sample (remembered for the output
+        and for backward)."""
+        self._one_sample = training.one_sample(self, list(xs))
+        return tuple(x[None] for x in xs) if self._one_sample else xs
+
+    def _as_given(self, out):
+        """``out`` (an array, or a list or tuple of them) without the batch axis that
+        ``_batch_of_one`` added."""
+        if not self._one_sample:
+            return out
+        return type(out)(o[0] for o in out) if isinstance(out, (list, tuple)) else out[0]
+
+    def _batched_grad(self, grad):
+        """The gradient of an unbatched output, with the batch axis back."""
+        if not self._one_sample:
+            return grad
+        return type(grad)(g[None] for g in grad) if isinstance(grad, (list, tuple)) else grad[None]
 
     @property
     def layers(self) -> list[Module]:
@@ -203,7 +228,8 @@ class KerasMethods:
         self, x, y, batch_size=None, verbose: int = 1, sample_weight=None, return_dict=False
     ):
         """The loss (and metrics) on ``x``, ``y``: a float, a list ``[loss, metric, ...]``, or
-        with ``return_dict`` a dict by name."""
+        with ``return_dict`` a dict by name. ``x`` may be one sample without its batch axis
+        (``y`` then its target), as for ``predict``."""
         objective = self._compiled_objective("evaluate")
         logs = training.evaluate(
             self, x, y, loss=objective, batch_size=batch_size, sample_weight=sample_weight,
@@ -212,11 +238,14 @@ class KerasMethods:
         return _result(logs, return_dict)
 
     def predict(self, x, batch_size: int | None = None, verbose: int = 0):
-        """The outputs for ``x`` in eval mode (Dropout off)."""
+        """The outputs for ``x`` in eval mode (Dropout off). One sample without its batch axis
+        (one axis fewer than the model's input: ``(64,)``, ``(C, H, W)``, ``(T, F)``) gives
+        its output without the batch axis, as ``model(x)`` and PyTorch's layers do."""
         return training.predict(self, x, batch_size=batch_size, verbose=verbose)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimisation step on one batch; its loss (and metrics)."""
+        """One optimisation step on one batch (or one sample without its batch axis); its
+        loss (and metrics)."""
         objective = self._compiled_objective("train_on_batch")
         logs = training.train_on_batch(
             self, x, y, loss=objective, optimizer=self._optimizer_for(x),
@@ -234,6 +263,7 @@ class KerasMethods:
         return _result(logs, return_dict)
 
     def predict_on_batch(self, x):
+        """The outputs for one batch (or one sample without its batch axis), at once."""
         return training.predict(
             self, x, batch_size=max(len(training.input_arrays(self, x, "x")[0]), 1)
         )

@@ -47,6 +47,10 @@ class Model(KerasMethods, Module):
     to share weights, give a second layer the same Parameters (``b.weight = a.weight``).
 
     Parameters are named after their layers: ``dense_1.weight``.
+
+    Inputs with one axis fewer than their ``nn.Input`` (``(64,)`` for ``Input(shape=(64,))``,
+    ``(C, H, W)``, ``(T, F)``) are one sample: the outputs come back without the batch
+    axis, as in PyTorch, and ``backward`` takes and returns unbatched gradients.
     """
 
     kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
@@ -116,18 +120,26 @@ class Model(KerasMethods, Module):
         dtype = first[1].dtype if first else get_default_dtype()  # floats come in as the weights
         checked = []
         for t, array in zip(self.inputs, xs):
-            fits = array.ndim == len(t.shape) and all(
-                d is None or d == s for d, s in zip(t.shape[1:], array.shape[1:])
+            sample = t.shape[1:]
+            batch_axes = array.ndim - len(sample)  # 1 for a batch, 0 for one sample
+            fits = batch_axes in (0, 1) and all(
+                d is None or d == s for d, s in zip(sample, array.shape[batch_axes:])
             )
             if not fits:
                 raise ValueError(
                     f"{self.describe()}: expected input {self._names.of[t]!r} of shape "
-                    f"{shape_text(t.shape)}, got {array.shape}"
+                    f"{shape_text(t.shape)}, got {array.shape} (one sample may come "
+                    f"without the batch axis, as {shape_text(sample)})"
                 )
             checked.append(array.astype(dtype, copy=False) if array.dtype.kind == "f" else array)
         return tuple(checked) if self.multi_input else checked[0]
 
+    def sample_shapes(self) -> list[tuple]:
+        """The shape of one sample of each input (its ``nn.Input`` shape)."""
+        return [tuple(t.shape[1:]) for t in self.inputs]
+
     def forward(self, *xs):
+        xs = self._batch_of_one(xs)
         self._input_shapes = [(x.shape, x.dtype) for x in xs]
         self._output_shapes = {}  # of the outputs of layers with several, for zero gradients
         values = {id(t): x for t, x in zip(self.inputs, xs)}
@@ -141,9 +153,10 @@ class Model(KerasMethods, Module):
         if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
             self.kept_outputs.extend((node.layer, values[id(node)]) for node in self._nodes)
         outputs = [values[id(t)] for t in self.outputs]
-        return outputs[0] if len(outputs) == 1 else outputs
+        return self._as_given(outputs[0] if len(outputs) == 1 else outputs)
 
     def backward(self, grad):
+        grad = self._batched_grad(grad)
         grads = list(grad) if len(self.outputs) > 1 else [grad]
         if len(grads) != len(self.outputs):
             raise ValueError(
@@ -166,7 +179,7 @@ class Model(KerasMethods, Module):
             pending.get(id(t), np.zeros(shape, dtype))
             for t, (shape, dtype) in zip(self.inputs, self._input_shapes)
         ]
-        return tuple(result) if self.multi_input else result[0]
+        return self._as_given(tuple(result) if self.multi_input else result[0])
 
     def _output_grads(self, node, pending):
         """The gradient of a node's output; for a layer with several outputs, a list with

@@ -30,7 +30,9 @@ class Sequential(KerasMethods, Module):
     entry may be ``nn.Input(shape=...)`` (or the first layer may take ``input_shape=``) to
     build every layer at once; otherwise lazy layers build on the first batch.
 
-    Shape: input that of the first layer; output that of the last.
+    Shape: input that of the first layer; output that of the last. An input with one axis
+    fewer than the model's (``(64,)`` for ``nn.Input(shape=(64,))``) is one sample: its
+    output comes back without the batch axis, as in PyTorch.
     """
 
     kept_outputs: list | None = None  # a list: forward appends (layer, output) of each layer
@@ -105,7 +107,12 @@ class Sequential(KerasMethods, Module):
         return self._layers[index]
 
     def build(self, input_shape):
-        """Build every lazy layer from the shape flowing through the ones before it."""
+        """Build every lazy layer from the shape flowing through the ones before it (the
+        shape of a batch, or of one sample when the model's input is known to have one axis
+        more)."""
+        known = self.input_shape
+        if known is not None and len(input_shape) == len(known) - 1:
+            input_shape = (None, *input_shape)  # one sample: see forward
         self._input_shape = shape = (None, *tuple(input_shape)[1:])
         for layer in self._layers:
             if not layer.built:
@@ -125,23 +132,39 @@ class Sequential(KerasMethods, Module):
             return None if size is None else (None, size)
         return self._input_shape
 
+    def sample_shapes(self) -> list[tuple] | None:
+        """The shape of one sample (the input shape without the batch axis), once known."""
+        shape = self.input_shape
+        return None if shape is None else [tuple(shape[1:])]
+
     def forward(self, x):
-        self._input_shape = (None, *x.shape[1:])
-        for layer in self._layers:
-            x = layer(x)
-            if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
-                self.kept_outputs.append((layer, x))
-        return x
+        given = x.shape
+        (x,) = self._batch_of_one((x,))
+        try:
+            for layer in self._layers:
+                x = layer(x)
+                if self.kept_outputs is not None:  # diagnostics read them (numpynn.diagnostics)
+                    self.kept_outputs.append((layer, x))
+        except ValueError as error:
+            if not self._one_sample:
+                raise
+            raise ValueError(
+                f"Sequential: input of shape {given} (one sample, run as a batch of one): {error}"
+            ) from None
+        self._input_shape = (None, *given[1 - self._one_sample :])  # once it worked
+        return self._as_given(x)
 
     def backward(self, grad):
+        grad = self._batched_grad(grad)
         for layer in reversed(self._layers):
             grad = layer.backward(grad)
-        return grad
+        return self._as_given(grad)
 
     def backward_params(self, grad):
         """Parameter gradients only: the layers before the first one with parameters are
         skipped, and that one computes no input gradient (for a Linear first layer, one of
         its three matrix products)."""
+        grad = self._batched_grad(grad)
         first = self._first_trainable
         if first is None:  # found once per set of layers (append forgets it)
             first = next(

@@ -30,8 +30,9 @@ import numbers
 import numpy as np
 
 from numpynn import names
+from numpynn._checks import numeric_array
 from numpynn._config import Seed, get_rng
-from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger
+from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger, Progress
 from numpynn.data import DataLoader
 from numpynn.diagnostics import Diagnostics
 from numpynn.module import Module
@@ -82,9 +83,11 @@ def fit(
     ``x`` may also be a ``nn.data.DataLoader`` of (inputs, targets) batches: each epoch is
     then one pass over it, in its own order and batch size.
 
-    A loss that is NaN or infinite stops training before the step that would apply it:
-    with a ``TerminateOnNaN`` callback quietly, otherwise with a ``FloatingPointError``
-    naming the epoch and batch.
+    Training stops when it cannot go on: a loss that is NaN or infinite, or that diverged
+    (over a million times its first value, ``Watch``), before the step that would apply
+    it, and an optimizer step that overflows (a learning rate far too large, as Adam at
+    ``lr=1e9``) at that step: with a ``TerminateOnNaN`` callback quietly, otherwise with a
+    ``FloatingPointError`` naming the epoch and batch and what to change.
 
     Data-parallel training over MPI is ``numpynn.distributed.fit`` (the same arguments);
     ``model.fit`` chooses it by itself under ``mpiexec``/``srun``.
@@ -97,12 +100,13 @@ def fit(
     optimizer = resolve_optimizer(model, optimizer, data.xs)
     history = History()
     hooks = _callback_list(model, optimizer, callbacks, history, verbose, epochs, data, validation)
-    rng = get_rng(seed)
+    rng, watch = get_rng(seed), Watch(data.origin)
     model.stop_training = False
     hooks.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch, {})
-        logs = train_epoch(model, objective, optimizer, data.epoch(rng, shuffle), hooks, epoch)
+        batches = data.epoch(rng, shuffle)
+        logs = train_epoch(model, objective, optimizer, batches, hooks, epoch, watch)
         if validation is not None and logs:
             val = evaluate_samples(model, objective, validation)
             logs.update({f"val_{key}": value for key, value in val.items()})
@@ -116,14 +120,17 @@ def fit(
     return history
 
 
-def train_epoch(model, objective, optimizer, batches, hooks, epoch: int) -> dict[str, float]:
-    """One pass over ``batches``; the means of the logs over the samples it trained on."""
+def train_epoch(
+    model, objective, optimizer, batches, hooks, epoch: int, watch: Watch | None = None
+) -> dict[str, float]:
+    """One pass over ``batches``; the means of the logs over the samples it trained on.
+    ``watch`` (one per ``fit``) names the arrays given in shape errors and stops divergence."""
     model.train()
     running = _Running()
     for batch, (xb, yb, wb) in enumerate(batches):
         hooks.on_train_batch_begin(batch, {})
         try:
-            logs = train_step(model, objective, optimizer, xb, yb, wb)
+            logs = train_step(model, objective, optimizer, xb, yb, wb, watch)
         except FloatingPointError as error:
             hooks.on_train_batch_end(batch, {**running.means(), "loss": math.nan})
             if not model.stop_training:  # no TerminateOnNaN: say where it happened
@@ -138,15 +145,25 @@ def train_epoch(model, objective, optimizer, batches, hooks, epoch: int) -> dict
     return running.means()
 
 
-def train_step(model, objective: Objective, optimizer, xs, ys, weights) -> dict[str, float]:
-    """pred = model(x); loss and dloss/dpred; zero_grad; backward; step. The loss raises
-    FloatingPointError when it is not finite, before anything reaches the weights."""
-    preds = _outputs(model(*xs))
+def train_step(
+    model, objective: Objective, optimizer, xs, ys, weights, watch: Watch | None = None
+) -> dict[str, float]:
+    """pred = model(x); loss and dloss/dpred; zero_grad; backward; step. A FloatingPointError
+    stops it when the loss is not finite or has diverged (see ``Watch``), before anything
+    reaches the weights, and when the step overflows (which leaves them part updated)."""
+    watch = watch or Watch()
+    with naming_given_shapes(watch.origin, len(ys[0])):
+        preds = _outputs(model(*xs))
     logs, grads = objective.losses_and_grads(preds, ys, weights)
+    watch.check_loss(logs["loss"], optimizer)
     optimizer.zero_grad()
     # nothing needs the gradient of the data: only the parameters' share of backward
     model.backward_params(grads[0] if len(grads) == 1 else grads)
-    optimizer.step()
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            optimizer.step()
+    except FloatingPointError as error:  # Adam's g^2 at inf would quietly freeze the weights
+        raise diverged(f"the optimizer's update overflowed ({error})", optimizer) from None
     logs.update(objective.metric_values(preds, ys))
     return logs
 
@@ -169,7 +186,7 @@ def train_on_batch(
     weights = sample_weights(data.ys, sample_weight, class_weight, len(data), "train_on_batch")
     optimizer = resolve_optimizer(model, optimizer, data.xs)
     model.train()
-    return train_step(model, objective, optimizer, data.xs, data.ys, weights)
+    return train_step(model, objective, optimizer, data.xs, data.ys, weights, Watch(data.origin))
 
 
 def evaluate(
@@ -195,41 +212,45 @@ def evaluate(
 
 def evaluate_samples(model, objective: Objective, data: Samples, verbose: int = 0):
     running = _Running()
-    bar = _bar(verbose, data.steps(), "Evaluate")
+    bar = Progress(verbose, data.steps(), "Evaluate")
     with inference_mode(model):
         for xb, yb, wb in data.epoch(None, shuffle=False):
-            preds = _outputs(model(*xb))
+            with naming_given_shapes(data.origin, data.batch_size):
+                preds = _outputs(model(*xb))
             try:
                 logs, _ = objective.losses_and_grads(preds, yb, wb, with_grads=False)
             except FloatingPointError:
                 logs = {"loss": math.nan}
             logs.update(objective.metric_values(preds, yb))
             running.add(logs, len(preds[0]))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(running.means(), refresh=False)
-    if bar is not None:
-        bar.close()
+            bar.update(bar.done + 1, running.means())
+    bar.close()
     return running.means()
 
 
 def predict(model: Module, x, batch_size: int | None = 32, verbose: int = 0):
     """The model's outputs for ``x``, in eval mode, computed ``batch_size`` samples at a
-    time; a list of arrays for a model with several outputs."""
-    xs = input_arrays(model, x, "predict: x")
+    time; a list of arrays for a model with several outputs.
+
+    One sample without its batch axis (one axis fewer than the model's input, see
+    ``one_sample``) gives its output without the batch axis, as ``model(x)`` does."""
+    given = input_arrays(model, x, "predict: x")
+    one = one_sample(model, given)
+    xs = [a[None] for a in given] if one else given
     n, batch_size = _sample_count(xs, "predict: x"), _batch_size(batch_size)
     if n == 0:
         raise ValueError("predict: x holds no samples")
-    bar = _bar(verbose, math.ceil(n / batch_size), "Predict")
+    origin = ("predict: x", [a.shape for a in given], one)
+    bar = Progress(verbose, math.ceil(n / batch_size), "Predict")
     parts: list[list[np.ndarray]] = []
-    with inference_mode(model):
+    with inference_mode(model), naming_given_shapes(origin, batch_size):
         for start in range(0, n, batch_size):
             parts.append(_outputs(model(*[a[start : start + batch_size] for a in xs])))
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    outputs = [np.concatenate(column) for column in zip(*parts)]
+            bar.update(start // batch_size + 1)
+    bar.close()
+    outputs = [
+        np.concatenate(column)[0] if one else np.concatenate(column) for column in zip(*parts)
+    ]
     return outputs[0] if len(outputs) == 1 else outputs
 
 
@@ -241,18 +262,26 @@ class Samples:
 
     ``xs`` and ``ys`` are lists (one array per model input and output); ``loader`` is set
     when ``fit`` was given a DataLoader, whose own order and batches are then used.
+    ``origin`` is ``(what, shapes, one_sample)``: the shapes as the user gave them, for
+    errors (see ``naming_given_shapes``).
     """
 
-    def __init__(self, xs, ys, weights=None, batch_size: int = 32, loader=None):
+    def __init__(self, xs, ys, weights=None, batch_size: int = 32, loader=None, origin=None):
         self.xs, self.ys, self.weights = xs, ys, weights
-        self.batch_size, self.loader = batch_size, loader
+        self.batch_size, self.loader, self.origin = batch_size, loader, origin
 
     @classmethod
     def from_arrays(cls, model, objective, x, y, what: str) -> Samples:
+        """The samples of ``x`` and ``y``; one sample without its batch axis (see
+        ``one_sample``) becomes a batch of one, its target too."""
         xs = _arrays(x, input_count(model), f"{what}: x")
-        ys = _arrays(y, len(objective.names), f"{what}: y")
+        ys = _arrays(y, len(objective.names), f"{what}: y", labels=True)
+        one = one_sample(model, xs)
+        origin = (f"{what}: x", [a.shape for a in xs], one)
+        if one:
+            xs, ys = [a[None] for a in xs], [a[None] for a in ys]
         _sample_count(xs + ys, f"{what}: x and y")
-        return cls(xs, ys)
+        return cls(xs, ys, origin=origin)
 
     @classmethod
     def from_fit_arguments(cls, model, objective, x, y, sample_weight, class_weight) -> Samples:
@@ -284,7 +313,7 @@ class Samples:
     def take(self, index) -> Samples:
         weights = None if self.weights is None else self.weights[index]
         xs, ys = [a[index] for a in self.xs], [a[index] for a in self.ys]
-        return Samples(xs, ys, weights, self.batch_size)
+        return Samples(xs, ys, weights, self.batch_size, origin=self.origin)
 
     def split(self, model, objective, validation_split: float, validation_data):
         """(training samples, validation samples or None), as fit's arguments ask."""
@@ -332,22 +361,12 @@ class Samples:
             yield [a[index] for a in self.xs], [a[index] for a in self.ys], weights
 
 
-def _arrays(data, count: int, what: str) -> list[np.ndarray]:
-    """The numeric arrays of ``count`` inputs (or outputs): one array, or a list of ``count``."""
+def _arrays(data, count: int, what: str, labels: bool = False) -> list[np.ndarray]:
+    """The numeric arrays of ``count`` inputs (or outputs): one array, or a list of ``count``
+    (``labels``: targets, whose text asks for a ``LabelEncoder``)."""
     if count > 1 and (not isinstance(data, (list, tuple)) or len(data) != count):
         raise ValueError(f"{what}: the model has {count} of them; pass a list of {count} arrays")
-    arrays = []
-    for item in data if count > 1 else [data]:
-        try:
-            array = np.asarray(item)
-        except ValueError as error:  # ragged nested lists
-            raise ValueError(f"{what}: expected a rectangular numeric array ({error})") from None
-        if array.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{what}: expected numbers (integers or floats), got dtype {array.dtype}"
-            )
-        arrays.append(array)
-    return arrays
+    return [numeric_array(item, what, labels) for item in (data if count > 1 else [data])]
 
 
 def input_arrays(model: Module, x, what: str = "x") -> list[np.ndarray]:
@@ -360,6 +379,77 @@ def _sample_count(arrays: list[np.ndarray], what: str) -> int:
     if len(sizes) != 1:
         raise ValueError(f"{what}: the arrays hold different numbers of samples {sorted(sizes)}")
     return sizes.pop()
+
+
+def one_sample(model: Module, xs: list[np.ndarray]) -> bool:
+    """True when ``xs`` is one sample without its batch axis: each array has one axis fewer
+    than the model's input (``(64,)`` for ``Input(shape=(64,))``, ``(C, H, W)`` for an image
+    model, ``(T, F)`` for a sequence model), as PyTorch's layers take an unbatched input.
+    Decided by the number of axes alone, from the model's ``sample_shapes()`` (a
+    ``Sequential`` or functional ``Model``); False for a model that does not know them."""
+    shapes = model.sample_shapes() if hasattr(model, "sample_shapes") else None
+    if shapes is None or len(shapes) != len(xs):
+        return False
+    if len(xs) == 1:  # at every call of a container: kept short
+        return xs[0].ndim == len(shapes[0])
+    ranks = [x.ndim == len(shape) for x, shape in zip(xs, shapes)]
+    if any(ranks) and not all(ranks):
+        given = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(
+            f"{model.describe()}: the inputs {given} mix one sample and a batch; give every "
+            "input with its batch axis, or every input as one sample"
+        )
+    return ranks[0]
+
+
+class Watch:
+    """What ``fit`` checks at every step besides the loop: the shapes the user gave (so that
+    a layer's shape error names them, see ``naming_given_shapes``) and divergence: a batch
+    loss over ``DIVERGED`` (1e6) times ``max(first batch loss, 1)`` raises FloatingPointError
+    before its step, as a NaN loss does (a rise no training recovers from: a learning rate
+    far too large)."""
+
+    DIVERGED = 1e6
+
+    def __init__(self, origin: tuple | None = None):
+        self.origin, self.first_loss = origin, None
+
+    def check_loss(self, loss: float, optimizer) -> None:
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > self.DIVERGED * max(self.first_loss, 1.0):
+            first = f"{self.DIVERGED:g} times its first value {self.first_loss:.3g}"
+            raise diverged(f"the loss is {loss:.3g}, over {first}", optimizer)
+
+
+def diverged(what: str, optimizer) -> FloatingPointError:
+    """The error that stops a training that diverged, naming the learning rate."""
+    lr = getattr(optimizer, "param_groups", [{}])[0].get("lr")
+    rate = f" (lr={lr:g})" if isinstance(lr, numbers.Real) else ""
+    return FloatingPointError(
+        f"training diverged: {what}. The learning rate{rate} is likely too large or the data "
+        "far from unit scale: lower the rate, scale inputs and targets "
+        "(nn.data.StandardScaler), or clip the gradients (nn.optim.clip_grad_norm_)"
+    )
+
+
+@contextlib.contextmanager
+def naming_given_shapes(origin: tuple | None, batch_size: int | None = None):
+    """Add the shapes the user gave to a shape error that the model raises inside: its layers
+    see a batch of one (for one sample) or slices of ``batch_size`` samples, not the arrays
+    given. ``origin`` is ``(what, shapes, one_sample)``, as ``Samples.origin`` keeps it."""
+    try:
+        yield
+    except ValueError as error:
+        if origin is None:
+            raise
+        what, shapes, one = origin
+        sliced = batch_size is not None and any(s and s[0] > batch_size for s in shapes)
+        if not (one or sliced):
+            raise  # the layer saw the arrays as given: its message names them
+        how = "one sample, run as a batch of one" if one else f"run in batches of {batch_size}"
+        given = ", ".join(str(shape) for shape in shapes)
+        raise ValueError(f"{what} of shape {given} ({how}): {error}") from None
 
 
 def input_count(model: Module) -> int:
@@ -470,11 +560,3 @@ class _Running:
 
     def means(self) -> dict[str, float]:
         return {key: total / self.count for key, total in self.sums.items()} if self.count else {}
-
-
-def _bar(verbose: int, total: int, title: str):
-    if verbose != 1:
-        return None
-    from tqdm import tqdm  # imported here: `import numpynn` stays light
-
-    return tqdm(total=total, desc=title, unit="batch", dynamic_ncols=True)

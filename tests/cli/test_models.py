@@ -6,6 +6,8 @@ import numpynn as nn
 from cli.tools import run_main
 
 METADATA_CASES = [
+    ({"columns": "abc"}, "metadata 'columns' is 'abc'; expected a list of column names"),
+    ({"dropped": [1]}, "metadata 'dropped' is [1]; expected a list of column names"),
     ([1, 2], "the metadata has the wrong type: [1, 2]"),  # load_model's own check
     ({"image_shape": "abc"}, "metadata 'image_shape' is 'abc'; expected [height, width]"),
     ({"image_shape": [2, -2]}, "metadata 'image_shape' is [2, -2]"),

@@ -166,6 +166,17 @@ def test_a_csv_with_a_first_column_of_numbers_as_target_is_classified_by_value(t
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--activation", "rleu"], "--activation: "),
         (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["--drop", "a"], "--drop names a column of a CSV file: give --csv FILE too"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "label"], "that is the --target"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "size"], "--drop size: table.csv"),
+        (["--csv", "table.csv", "--target", "label", "--drop", "a"], "no feature columns left"),
+        (["--one-hot", "a"], "--one-hot names a column of a CSV file: give --csv FILE too"),
+        (["--csv", "table.csv", "--target", "label", "--one-hot", "label"], "that is the --target"),
+        (["--csv", "table.csv", "--target", "label", "--one-hot", "b"], "--one-hot b: table.csv"),
+        (
+            ["--csv", "table.csv", "--target", "label", "--one-hot", "a", "--drop", "a"],
+            "--drop a and --one-hot a: give one of the two",
+        ),
         (["--find-lr", "--lr", "0.1"], "give --lr or --find-lr (which chooses the rate), not both"),
     ],
 )
@@ -261,6 +272,71 @@ def test_a_continuous_csv_target_is_refused_before_training(tmp_path, capsys):
     code, out, err = run_main(args, capsys)
     assert code == 1 and "holds 40 distinct values, 40 of them only once" in err, err
     assert "Epoch" not in out + err and not (tmp_path / "r").exists()
+
+
+def test_a_text_column_says_what_to_do_and_drop_leaves_it_out_everywhere(tmp_path, capsys):
+    colors = ["red", "green", "blue"]
+    rows = [[i, *r[:2], colors[i % 3], r[3]] for i, r in enumerate(separable())]
+    (tmp_path / "t.csv").write_bytes(table(rows, "id,a,b,color,answer"))
+    args = ["train", "--csv", tmp_path / "t.csv", "--target", "answer", "--quiet", "--epochs", "2"]
+    code, _, err = run_main([*args, "--out", tmp_path / "r"], capsys)
+    assert code == 1 and "line 2: column 'color' holds 'red', not a number" in err
+    assert "categories with --one-hot color (one 0/1 feature per category)" in err
+    assert "or leave the column out with --drop color" in err
+    code, _, err = run_main(
+        [*args, "--drop", "color", "--drop", "id", "--out", tmp_path / "r"], capsys
+    )
+    assert code == 0, err
+    model = nn.load_model(tmp_path / "r" / "model.npz")
+    assert model.input_shape == (None, 2)
+    assert model.metadata["columns"] == ["a", "b"] and model.metadata["dropped"] == ["color", "id"]
+    code, out, err = run_main(["predict", tmp_path / "r" / "model.npz", tmp_path / "t.csv"], capsys)
+    assert code == 0 and len(out.splitlines()) == len(rows), err
+    left_out = [line.split("'")[1] for line in err.splitlines()]
+    assert left_out == ["id", "color", "answer"]  # in the file's order, each said once
+    code, out, err = run_main(["evaluate", tmp_path / "r" / "model.npz"], capsys)
+    assert code == 0 and "test accuracy: " in out, err
+
+
+def test_one_hot_reads_categories_and_predict_and_evaluate_encode_them_the_same(tmp_path, capsys):
+    colors = ["red", "green", "blue"]
+    rng = np.random.default_rng(0)
+    rows = [
+        [round(v, 3), colors[i % 3], "yes" if i % 3 == 0 else "no"]
+        for i, v in enumerate(rng.normal(size=150))
+    ]
+    (tmp_path / "t.csv").write_bytes(table(rows, "a,color,answer"))
+    args = ["train", "--csv", tmp_path / "t.csv", "--target", "answer", "--one-hot", "color"]
+    code, _, err = run_main([*args, "--quiet", "--out", tmp_path / "r"], capsys)
+    assert code == 0, err
+    model_path = tmp_path / "r" / "model.npz"
+    model = nn.load_model(model_path)
+    assert model.metadata["categories"] == {"color": ["blue", "green", "red"]}
+    assert model.metadata["columns"] == ["a", "color"] and model.input_shape == (None, 4)
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["test_accuracy"] == 1.0
+    # the colour decides the class: red is yes, and predict encodes it as training did
+    (tmp_path / "new.csv").write_text("0.5,red\n0.5,blue\n")
+    code, out, err = run_main(["predict", model_path, tmp_path / "new.csv"], capsys)
+    assert code == 0 and [line.split()[1] for line in out.splitlines()] == ["yes", "no"], err
+    np.save(tmp_path / "encoded.npy", np.array([[0.5, 0, 0, 1], [0.5, 1, 0, 0]], np.float32))
+    assert run_main(["predict", model_path, tmp_path / "encoded.npy"], capsys)[1] == out
+    code, out, err = run_main(["predict", model_path, tmp_path / "t.csv"], capsys)
+    assert code == 0 and len(out.splitlines()) == 150 and "leaving out column 'answer'" in err
+    (tmp_path / "odd.csv").write_text("color,a\npurple,1\n")
+    code, _, err = run_main(["predict", model_path, tmp_path / "odd.csv"], capsys)
+    assert code == 1 and "line 2: column 'color' holds 'purple', a category the model was" in err
+    assert "it knows 'blue', 'green', 'red'" in err
+    code, out, err = run_main(["evaluate", model_path], capsys)
+    assert code == 0 and "test accuracy: 1.0000" in out, err
+
+
+def test_one_hot_refuses_a_column_of_too_many_values(tmp_path, capsys):
+    rows = [[i, f"id{i}", "yes" if i % 2 else "no"] for i in range(300)]
+    (tmp_path / "t.csv").write_bytes(table(rows, "a,name,answer"))
+    args = ["train", "--csv", tmp_path / "t.csv", "--target", "answer", "--one-hot", "name"]
+    code, _, err = run_main([*args, "--out", tmp_path / "r"], capsys)
+    assert code == 1 and "column 'name' holds 300 distinct values; --one-hot" in err
+    assert "at most 256" in err and "--drop name" in err and not (tmp_path / "r").exists()
 
 
 def test_diagnostics_are_on_by_default_and_no_diagnostics_leaves_them_out(tmp_path, capsys):

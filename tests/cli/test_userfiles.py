@@ -79,11 +79,11 @@ def npz_named_npy(path):
 @pytest.mark.parametrize(
     ("name", "write", "message"),
     [
-        ("s.csv", raw(b"nan,1,2,3\n"), "s.csv, line 1: column 1 holds 'nan'"),
-        ("s.csv", raw(b"a,b,c,e\n1,2,3,4\n1,2,inf,4\n"), "line 3: column 3 holds 'inf'"),
-        ("s.csv", raw(b"1e300,1,2,3\n"), "line 1: column 1 holds '1e300'"),
+        ("s.csv", raw(b"nan,1,2,3\n"), "s.csv, line 1: column 1 ('a') holds 'nan'"),
+        ("s.csv", raw(b"a,b,c,e\n1,2,3,4\n1,2,inf,4\n"), "line 3: column 'c' holds 'inf'"),
+        ("s.csv", raw(b"1e300,1,2,3\n"), "line 1: column 1 ('a') holds '1e300'"),
         ("s.csv", raw(b"1,2,3,4\n1,2\n"), "s.csv, line 2: 2 values, the first row has 4"),
-        ("s.csv", raw(b"1,2,3\n"), "the model expects 4 values per sample, got 3"),
+        ("s.csv", raw(b"1,2,3\n"), "s.csv: rows of 3 values; the model takes 4 per sample"),
         ("s.csv", raw(b"a,b,c,e\n"), "s.csv: holds no samples"),
         ("s.csv", raw(b"1,2,\xff,4\n"), "s.csv: not UTF-8 text"),
         ("s.npy", npy(np.array(3.0)), "s.npy: holds a single number (a 0-d array)"),
@@ -93,7 +93,11 @@ def npz_named_npy(path):
         ("s.npy", npy(np.array(["1", "2", "3", "4"])), "holds values of type <U1"),
         ("s.npy", npy(np.array([1, 2, 3, 4j])), "holds values of type complex128"),
         ("s.npy", npy(np.zeros((0, 4))), "s.npy: holds no samples"),
-        ("s.npy", npy(np.zeros((2, 5))), "the model expects 4 values per sample, got 5"),
+        (
+            "s.npy",
+            npy(np.zeros((2, 5))),
+            "s.npy: an array of shape (2, 5); the model takes one sample of shape (4,)",
+        ),
         ("s.npy", huge_header, "s.npy: not a readable .npy array"),
         ("s.npy", raw(b"\x93NUMPY\x01\x00"), "s.npy: not a readable .npy array"),
         ("s.npy", raw(b"not numpy at all"), "s.npy: not a readable .npy array"),

@@ -1,5 +1,6 @@
-"""Data: batching, splitting and scaling (against scikit-learn), the IDX reader on real and
-damaged files, the dataset search order, and downloads from a server on 127.0.0.1."""
+"""Data: batching, splitting, scaling and label encoding (against scikit-learn), the IDX
+reader on real and damaged files, the dataset search order, and downloads from a server on
+127.0.0.1."""
 
 import gzip
 import hashlib
@@ -47,6 +48,46 @@ def test_dataloader_batches_and_errors():
         nn.data.DataLoader(x, np.zeros(9))
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         nn.data.DataLoader(x, batch_size=0)
+
+
+def test_loader_shards_split_each_global_batch():
+    x = np.arange(23)
+    single = [b.tolist() for b in nn.data.DataLoader(x, batch_size=9, shuffle=True, seed=5)]
+    shards = [
+        [
+            b.tolist()
+            for b in nn.data.DataLoader(x, batch_size=3, shuffle=True, seed=5, shard=(r, 3))
+        ]
+        for r in range(3)
+    ]
+    # step k of the three ranks together is batch k of the single loader, in rank order
+    assert [sum(step, []) for step in zip(*shards)] == single
+    assert [len(b) for b in shards[0]] == [3, 3, 2] and [len(b) for b in shards[2]] == [3, 3, 1]
+    # a last global batch smaller than the ranks is left out on every rank
+    assert len(nn.data.DataLoader(np.arange(7), batch_size=2, shard=(0, 3))) == 1
+    assert [len(b) for b in nn.data.DataLoader(np.arange(7), batch_size=2, shard=(2, 3))] == [2]
+
+
+def test_loader_shard_errors():
+    with pytest.raises(ValueError, match="seed="):
+        nn.data.DataLoader(np.arange(4), shuffle=True, shard=(0, 2))
+    with pytest.raises(ValueError, match="0 <= rank < size"):
+        nn.data.DataLoader(np.arange(4), shard=(2, 2))
+
+
+def test_a_sharded_copy_keeps_the_loaders_settings_and_draws_from_the_seed():
+    loader = nn.data.DataLoader(np.arange(23), np.arange(23), 3, shuffle=True, drop_last=True)
+    pieces = [loader.sharded(rank, 3, seed=5) for rank in range(3)]
+    assert all((p.batch_size, p.shuffle, p.drop_last) == (3, True, True) for p in pieces)
+    assert [p.rank for p in pieces] == [0, 1, 2] and loader.rng is None
+    single = nn.data.DataLoader(np.arange(23), batch_size=9, shuffle=True, drop_last=True, seed=5)
+    steps = zip(*[[xb.tolist() for xb, _ in p] for p in pieces])
+    assert [sum(step, []) for step in steps] == [b.tolist() for b in single]
+    assert [nn.data.loader.shard_piece(7, r, 3, start=10) for r in range(3)] == [
+        slice(10, 13),
+        slice(13, 15),
+        slice(15, 17),
+    ]
 
 
 # --- splitting and scaling -------------------------------------------------------------------
@@ -101,6 +142,49 @@ def test_scaler_errors_and_dtype():
     assert scaler.transform(np.zeros((2, 3), dtype=np.float32)).dtype == np.float32
     with pytest.raises(ValueError, match="feature_range"):
         nn.data.MinMaxScaler((1, 0))
+
+
+LABELS = {
+    "text": ["dog", "cat", "dog", "bird", "emu", "cat"],
+    "integers": [10, -3, 7, 7, 10, 0],
+    "floats": [2.5, -1.0, 2.5, 0.0],
+    "booleans": [True, False, False],
+    "column": [["b"], ["a"], ["c"]],  # (N, 1), flattened as scikit-learn does (with a warning)
+}
+
+
+@pytest.mark.parametrize("kind", LABELS)
+def test_label_encoder_matches_scikit_learn(kind):
+    preprocessing = pytest.importorskip("sklearn.preprocessing")
+    labels = LABELS[kind]
+    flat = np.ravel(labels)
+    ours, theirs = nn.data.LabelEncoder(), preprocessing.LabelEncoder()
+    codes = ours.fit_transform(labels)
+    np.testing.assert_array_equal(codes, theirs.fit_transform(flat))
+    assert codes.dtype == np.int64
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+    assert ours.classes_.dtype == theirs.classes_.dtype
+    np.testing.assert_array_equal(nn.data.LabelEncoder().fit(labels).transform(flat[::-1]),
+                                  theirs.transform(flat[::-1]))  # fmt: skip
+    every = np.arange(len(theirs.classes_))
+    np.testing.assert_array_equal(ours.inverse_transform(every), theirs.inverse_transform(every))
+    np.testing.assert_array_equal(ours.inverse_transform(codes), flat)
+
+
+def test_label_encoder_errors_say_what_to_do():
+    encoder = nn.data.LabelEncoder()
+    with pytest.raises(RuntimeError, match=r"LabelEncoder.transform: call fit\(y\) first"):
+        encoder.transform(["a"])
+    encoder.fit(["a", "b"])
+    with pytest.raises(ValueError, match=r"labels not seen by fit: \['c', 'd'\]; fit on every"):
+        encoder.transform(["a", "d", "c"])
+    with pytest.raises(ValueError, match=r"integer codes in 0..1, got \[0, 2\]"):
+        encoder.inverse_transform([0, 2])
+    with pytest.raises(ValueError, match=r"integer codes in 0..1, got \[0.5\]"):
+        encoder.inverse_transform([0.5])
+    with pytest.raises(ValueError, match=r"one label per sample, \(N,\), got \(2, 2\)"):
+        encoder.fit([["a", "b"], ["c", "d"]])
+    assert encoder.transform([]).shape == (0,) and encoder.inverse_transform([]).shape == (0,)
 
 
 # --- bundled datasets ------------------------------------------------------------------------
@@ -273,7 +357,7 @@ class Server:
         self.httpd.server_close()
 
 
-def test_download_verifies_and_caches(isolated, monkeypatch):
+def test_download_verifies_and_caches(isolated, monkeypatch, capsys):
     digests = write_fake_dataset(isolated / "served", 5, value=9)
     monkeypatch.setitem(datasets.SHA256, "mnist", digests)
     with Server(isolated / "served") as server:
@@ -282,6 +366,10 @@ def test_download_verifies_and_caches(isolated, monkeypatch):
     cache = isolated / "home" / ".cache" / "numpynn" / "mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(datasets.FILES.values())
     assert x.shape == (5, 784) and y.tolist() == [0, 1, 2, 3, 4]
+    progress = capsys.readouterr().err.splitlines()  # the library's line, once per file
+    assert [line.split(" [")[0] for line in progress] == [
+        f"{name} (kB) 1/1" for name in datasets.FILES.values()
+    ]
     (x, _), _ = nn.data.load_mnist()  # the server is gone: read from the cache
     assert x[0, 0] == 9 / 255
 

@@ -7,6 +7,7 @@ references live in the tests, computed with the functions below.
 
 import json
 import os
+import signal
 import sys
 
 import numpy as np
@@ -184,6 +185,40 @@ def loop_fault(out: str, n: int) -> None:
         optimizer.step()
 
 
+def fault(out: str, n: int, kind: str) -> None:
+    """Rank 1 ends or stops without a word before its third step of fit: ``kill`` (SIGKILL),
+    ``stop`` (SIGSTOP: a hung rank), or fits a model (``model``) or data (``data``) unlike
+    rank 0's."""
+    ctx = distributed.init()
+    x, y = data(n - (kind == "data" and ctx.rank == 1))
+    model = keras_model(seed=0)
+    if kind == "model" and ctx.rank == 1:
+        model = nn.Sequential([nn.Input(shape=(6,)), nn.Dense(17), nn.Dense(2)])
+        model.compile(optimizer="adam", loss=nn.CrossEntropyLoss())
+
+    def end(batch, logs):
+        if ctx.rank == 1 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL if kind == "kill" else signal.SIGSTOP)
+
+    callbacks = [nn.callbacks.LambdaCallback(on_train_batch_begin=end)]
+    model.fit(x, y, batch_size=BATCH, epochs=2, callbacks=callbacks, verbose=0)
+    print(f"rank {ctx.rank} finished", flush=True)
+
+
+def validation(out: str, n: int, split: float) -> None:
+    """fit with ``validation_split`` (or, with ``split`` 0, one validation sample); every rank
+    writes its history."""
+    ctx = distributed.init()
+    x, y = data(n)
+    model = keras_model(seed=100)
+    held_out = {"validation_split": split} if split else {"validation_data": (x[-1:], y[-1:])}
+    history = model.fit(
+        x[: n - (not split)], y[: n - (not split)], batch_size=BATCH, **held_out, **FIT
+    )
+    with open(os.path.join(out, f"history{ctx.rank}.json"), "w") as file:
+        json.dump(history.history, file)
+
+
 if __name__ == "__main__":
     scenario, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if scenario == "steps":
@@ -198,5 +233,9 @@ if __name__ == "__main__":
         early_exit(out, n)
     elif scenario == "loop-fault":
         loop_fault(out, n)
+    elif scenario in ("kill", "stop", "model", "data"):
+        fault(out, n, scenario)
+    elif scenario.startswith("validation-"):
+        validation(out, n, float(scenario.split("-", 1)[1]))
     else:
         raise SystemExit(f"unknown scenario {scenario!r}")

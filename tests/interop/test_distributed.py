@@ -111,31 +111,6 @@ def test_ranks_agree_bit_for_bit_match_one_process_and_cover_each_epoch(tmp_path
     assert not np.array_equal(orders[0], orders[1])  # a new order each epoch
 
 
-def test_loader_shards_split_each_global_batch():
-    x = np.arange(23)
-    single = [b.tolist() for b in nn.data.DataLoader(x, batch_size=9, shuffle=True, seed=5)]
-    shards = [
-        [
-            b.tolist()
-            for b in nn.data.DataLoader(x, batch_size=3, shuffle=True, seed=5, shard=(r, 3))
-        ]
-        for r in range(3)
-    ]
-    # step k of the three ranks together is batch k of the single loader, in rank order
-    assert [sum(step, []) for step in zip(*shards)] == single
-    assert [len(b) for b in shards[0]] == [3, 3, 2] and [len(b) for b in shards[2]] == [3, 3, 1]
-    # a last global batch smaller than the ranks is left out on every rank
-    assert len(nn.data.DataLoader(np.arange(7), batch_size=2, shard=(0, 3))) == 1
-    assert [len(b) for b in nn.data.DataLoader(np.arange(7), batch_size=2, shard=(2, 3))] == [2]
-
-
-def test_loader_shard_errors():
-    with pytest.raises(ValueError, match="seed="):
-        nn.data.DataLoader(np.arange(4), shuffle=True, shard=(0, 2))
-    with pytest.raises(ValueError, match="0 <= rank < size"):
-        nn.data.DataLoader(np.arange(4), shard=(2, 2))
-
-
 def test_one_process_is_a_no_op():
     context = distributed.init()
     assert (context.rank, context.size, context.distributed) == (0, 1, False)
@@ -237,3 +212,66 @@ def test_an_error_on_one_rank_ends_every_rank_with_it(tmp_path, scenario):
     assert result.returncode != 0
     assert "rank 1 of 2 failed" in result.stderr
     assert "RuntimeError: rank 1 fails at step 3" in result.stderr
+
+
+# --- faults: ranks that disagree, die or hang ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scenario, rank_1",
+    [
+        ("model", "rank 1 has 200 samples, a model of 155 parameters in 4 arrays"),
+        ("data", "rank 1 has 199 samples, a model of 146 parameters in 4 arrays"),
+    ],
+)
+def test_ranks_with_another_model_or_data_size_fail_at_once_naming_both(tmp_path, scenario, rank_1):
+    result = launch(2, scenario, tmp_path, 200)
+    assert result.returncode != 0
+    assert "the ranks disagree: rank 0 has 200 samples, a model of 146 parameters" in result.stderr
+    assert rank_1 in result.stderr
+    assert "finished" not in result.stdout  # no rank trained on
+
+
+def test_a_rank_killed_mid_epoch_ends_the_job(tmp_path):
+    # MPICH's launcher notices the dead rank; the launch's timeout bounds the test either way
+    result = launch(2, "kill", tmp_path, 200, NUMPYNN_MPI_TIMEOUT="5")
+    assert result.returncode != 0
+    assert "finished" not in result.stdout
+
+
+def test_a_hung_rank_makes_the_others_abort_after_the_timeout(tmp_path):
+    # rank 1 stops (SIGSTOP) before its third step: no launcher notices, so without the
+    # deadline rank 0 would wait in its Allreduce until the test's timeout
+    result = launch(2, "stop", tmp_path, 200, NUMPYNN_MPI_TIMEOUT="2")
+    assert result.returncode != 0
+    assert "rank 0 did not get the other ranks' gradients within 2 s; aborting all" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "split", ["0.99", "1e-17"]
+)  # an empty training part, an empty validation part
+def test_validation_split_keeps_trainings_check_on_every_rank(tmp_path, split):
+    result = launch(2, f"validation-{split}", tmp_path, 41)
+    assert result.returncode != 0
+    message = (
+        f"validation_split={float(split)} of 41 samples leaves an empty training or validation"
+    )
+    assert message in result.stderr
+
+
+def test_fewer_validation_samples_than_ranks_are_evaluated_by_every_rank(tmp_path):
+    # one validation sample on two ranks: no rank has an empty part, and the logs are those of
+    # one process over the same global batches
+    result = launch(2, "validation-0", tmp_path, 41)
+    assert result.returncode == 0, result.stderr
+    histories = [json.loads((tmp_path / f"history{r}.json").read_text()) for r in range(2)]
+    assert histories[0] == histories[1]
+    x, y = worker.data(41)
+    model = worker.keras_model(seed=100)
+    loader = nn.data.DataLoader(
+        x[:40], y[:40], 2 * worker.BATCH, shuffle=True, seed=distributed.shared_seed(5)
+    )
+    options = {k: v for k, v in worker.FIT.items() if k != "seed"}
+    history = model.fit(loader, validation_data=(x[40:], y[40:]), **options)
+    for key, values in history.history.items():
+        assert histories[0][key] == pytest.approx(values, rel=1e-5), key

@@ -16,12 +16,11 @@ from numpynn.cli.userfiles import DATASETS, load_split
 def run(args) -> int:
     model, meta = load(args.model)
     source, csv_path, target = _evaluation_source(args, meta)
-    split = load_split(source, meta.get("seed") or 0, csv_path, target, args.data_root)
-    features = meta.get("features")
-    if features and split.x_test[0].size != features:
-        raise ValueError(
-            f"{args.model} takes {features} values per sample; {source} has {split.x_test[0].size}"
-        )
+    csv = {}
+    if source == "csv":  # the columns as the model was trained on them
+        csv = {"drop": meta.get("dropped") or (), "one_hot": meta.get("categories")}
+    split = load_split(source, meta.get("seed") or 0, csv_path, target, args.data_root, **csv)
+    _check_fits(args.model, meta, source, split)
     x_test = as_model_input(split.x_test, meta.get("model"), meta.get("image_shape"))
     probabilities = model.predict(x_test, batch_size=1024)
     names_ = class_names(args.model, meta, probabilities.shape[1])
@@ -29,11 +28,31 @@ def run(args) -> int:
         raise ValueError(
             f"{args.model} tells {len(names_)} classes apart; {source} has {len(split.class_names)}"
         )
+    if meta.get("class_names") and list(split.class_names) != names_:
+        raise ValueError(
+            f"{args.model} was trained on the classes {', '.join(names_)}; {source} has "
+            f"{', '.join(map(str, split.class_names))}"
+        )
     predicted = probabilities.argmax(axis=1)
     accuracy = np.mean(predicted == split.y_test)
     print(f"test accuracy: {accuracy:.4f} on {len(split.y_test)} samples of {source}")
     print(metrics.classification_report(split.y_test, predicted, names_))
     return 0
+
+
+def _check_fits(path, meta: dict, source: str, split) -> None:
+    """Refuse data of another width, or a CSV whose feature columns are not the model's."""
+    features = meta.get("features")
+    if features and split.x_test[0].size != features:
+        raise ValueError(
+            f"{path} takes {features} values per sample; {source} has {split.x_test[0].size}"
+        )
+    trained_on = meta.get("columns")
+    if split.columns and trained_on and split.columns != trained_on:
+        raise ValueError(
+            f"{path} was trained on the columns {', '.join(trained_on)}, in this order; "
+            f"the CSV file's are {', '.join(split.columns)}"
+        )
 
 
 def _evaluation_source(args, meta: dict) -> tuple[str, str | None, str | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from numpynn.cli.userfiles import DATASETS, existing_file
 from numpynn.io import ModelFileError, load_model
 from numpynn.layers import Conv2D, Dense, Flatten, MaxPooling2D, Normalization, Reshape
-from numpynn.layers.recurrent import KerasLSTM
+from numpynn.layers.keras_recurrent import KerasLSTM
 from numpynn.sequential import Sequential
 
 IMAGE_MODELS = ("cnn", "lstm")
@@ -66,6 +66,10 @@ def _is_int(value, low: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
+def _names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
 # what `train` writes into a model's metadata: key -> (what is expected, the check)
 METADATA = {
     "dataset": ("one of " + ", ".join((*DATASETS, "csv")), lambda v: v in (*DATASETS, "csv")),
@@ -82,6 +86,12 @@ METADATA = {
     "seed": ("a whole number >= 0", lambda v: _is_int(v, 0)),
     "csv": ("a path", lambda v: isinstance(v, str)),
     "target": ("a column name", lambda v: isinstance(v, str)),
+    "columns": ("a list of column names", _names),
+    "dropped": ("a list of column names", _names),
+    "categories": (
+        "an object of column names and their categories",
+        lambda v: isinstance(v, dict) and all(_names(c) for c in v.values()),
+    ),
 }
 
 

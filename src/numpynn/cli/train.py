@@ -25,7 +25,7 @@ from numpynn.cli.arguments import (
 )
 from numpynn.cli.models import IMAGE_MODELS, as_model_input, build_cnn, build_lstm, build_mlp
 from numpynn.cli.runs import run_folder, write_run
-from numpynn.cli.userfiles import DATASETS, TEST_SIZE, Split, load_split
+from numpynn.cli.userfiles import DATASETS, MAX_CATEGORIES, TEST_SIZE, Split, load_split
 from numpynn.diagnostics import Diagnostics
 from numpynn.lr_finder import lr_find
 
@@ -56,7 +56,8 @@ def run(args) -> int:
     args.threads = _use_threads(args.threads)  # the count used, recorded with the settings
     manual_seed(args.seed)
     with _timed(timings, "load data"):
-        split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root)
+        csv = {"drop": args.drop, "one_hot": dict.fromkeys(args.one_hot)} if args.csv else {}
+        split = load_split(settings.source, args.seed, args.csv, args.target, args.data_root, **csv)
     model, x_train, x_test, layout = _build(args, settings, split)
     main_rank = distributed.init().is_main  # under mpiexec, rank 0 prints and writes
     if not args.quiet and main_rank:
@@ -118,6 +119,9 @@ def _settings(args) -> Settings:
         raise UsageError("--target names a column of a CSV file: give --csv FILE too")
     if args.csv and not args.target:
         raise UsageError("--csv needs --target COLUMN (the column to predict)")
+    for option, names_ in (("--drop", args.drop), ("--one-hot", args.one_hot)):
+        if names_ and not args.csv:
+            raise UsageError(f"{option} names a column of a CSV file: give --csv FILE too")
     source = "csv" if args.csv else args.dataset or "digits"
     if args.model in IMAGE_MODELS and source in ("iris", "csv"):
         raise UsageError(
@@ -183,6 +187,9 @@ def _metadata_of_run(args, settings: Settings, split: Split) -> dict:
         "test_size": TEST_SIZE,
         "csv": str(args.csv.resolve()) if args.csv else None,
         "target": args.target,
+        "columns": split.columns,
+        "dropped": list(args.drop),
+        "categories": split.categories,
     }
 
 
@@ -279,22 +286,7 @@ def register(commands) -> None:
         'by mpiexec (pip install "numpynn[mpi]"), e.g. OMP_NUM_THREADS=1 mpiexec -n 2 '
         "numpynn train, it trains data-parallel over the ranks and rank 0 writes the run.",
     )
-    source = t.add_argument_group("data")
-    source.add_argument("--dataset", choices=DATASETS, help="a dataset by name (default: digits)")
-    source.add_argument(
-        "--csv", type=pathlib.Path, metavar="FILE", help="a CSV file (with --target) instead"
-    )
-    source.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
-    source.add_argument(
-        "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
-    )
-    source.add_argument(
-        "--validation-split",
-        type=fraction,
-        metavar="FRACTION",
-        default=0.1,
-        help="share of the training data held out for val_loss (default: 0.1; 0 for none)",
-    )
+    _add_data_options(t.add_argument_group("data"))
     _add_network_options(t.add_argument_group("network and training"))
     output = t.add_argument_group("output")
     output.add_argument(
@@ -310,6 +302,41 @@ def register(commands) -> None:
         "that metrics.json and report.html otherwise hold",
     )
     t.set_defaults(command=run, parser=t)
+
+
+def _add_data_options(source) -> None:
+    source.add_argument("--dataset", choices=DATASETS, help="a dataset by name (default: digits)")
+    source.add_argument(
+        "--csv", type=pathlib.Path, metavar="FILE", help="a CSV file (with --target) instead"
+    )
+    source.add_argument("--target", metavar="COLUMN", help="the CSV column to predict")
+    source.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a CSV column to leave out of the features, such as an ID or a text column "
+        "(repeat for more); predict leaves it out too",
+    )
+    source.add_argument(
+        "--one-hot",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a CSV column of categories (text such as red, green, blue) to read as one 0/1 "
+        f"feature per category, at most {MAX_CATEGORIES} (repeat for more); predict encodes "
+        "it the same way",
+    )
+    source.add_argument(
+        "--data-root", type=pathlib.Path, metavar="FOLDER", help="a folder holding the MNIST files"
+    )
+    source.add_argument(
+        "--validation-split",
+        type=fraction,
+        metavar="FRACTION",
+        default=0.1,
+        help="share of the training data held out for val_loss (default: 0.1; 0 for none)",
+    )
 
 
 def _add_network_options(group) -> None:

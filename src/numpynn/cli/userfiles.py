@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import pathlib
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -20,6 +21,18 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # train standardises each feature, and float32 holds the variance only of values below ~1.8e19
 FEATURE_LIMIT = 1e18
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+MAX_CATEGORIES = 256  # per --one-hot column: more is likely an ID, one feature per row
+
+
+class Expected(NamedTuple):
+    """What a saved model takes, from its metadata: how ``read_inputs`` reads samples for it."""
+
+    features: int  # values per sample
+    image_shape: list | None = None  # [height, width] for a model trained on images
+    columns: list | None = None  # the CSV columns it was trained on, in order
+    target: str | None = None  # the CSV column it predicts
+    dropped: tuple = ()  # CSV columns left out in training (--drop)
+    categories: dict | None = None  # column -> its categories, one 0/1 feature each (--one-hot)
 
 
 class Split(NamedTuple):
@@ -29,6 +42,18 @@ class Split(NamedTuple):
     y_test: np.ndarray
     class_names: list
     image_shape: list | None
+    columns: list | None = None  # a CSV file's feature columns, in its order
+    categories: dict | None = None  # column -> its categories, one 0/1 feature each
+
+
+class Table(NamedTuple):
+    """A CSV file read for training: features, classes and the feature columns."""
+
+    x: np.ndarray
+    y: np.ndarray
+    class_names: list
+    columns: list
+    categories: dict
 
 
 def existing_file(path, what: str) -> pathlib.Path:
@@ -59,14 +84,15 @@ def _csv_rows(path) -> list[tuple[int, list[str]]]:
         raise ValueError(f"{path}: not a readable CSV file ({error})") from None
 
 
-def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX) -> float:
-    """A CSV cell as a finite number of size at most ``limit``, or an error naming where."""
+def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX, hint="") -> float:
+    """A CSV cell as a finite number of size at most ``limit``, or an error naming where
+    (and what to do about text: ``hint``)."""
     try:
         value = float(text)
     except ValueError:
         raise ValueError(
             f"{path}, line {line}: {column} holds {text!r}, not a number; "
-            "numpynn needs numeric features"
+            + (hint or "numpynn needs numeric features")
         ) from None
     if not (math.isfinite(value) and abs(value) <= limit):
         raise ValueError(
@@ -76,7 +102,8 @@ def _cell(path, line: int, column: str, text: str, limit: float = FLOAT32_MAX) -
     return value
 
 
-def _csv_header(path, header: list[str], target: str) -> list[str]:
+def _column_names(path, header: list[str]) -> list[str]:
+    """The header's names, stripped; an empty or repeated name is an error."""
     header = [name.strip() for name in header]
     for i, name in enumerate(header):
         if not name:
@@ -86,9 +113,72 @@ def _csv_header(path, header: list[str], target: str) -> list[str]:
                 f"{path}: the header names {name!r} twice (columns {header.index(name) + 1} "
                 f"and {i + 1}); give every column its own name"
             )
-    if target not in header:
-        raise UsageError(f"{path}: no column {target!r}; the columns are {', '.join(header)}")
     return header
+
+
+def _feature_columns(path, header: list[str], target: str, drop, one_hot) -> list[int]:
+    """The indices of the feature columns: all but ``target`` and those in ``drop``; the
+    columns named in ``one_hot`` must be among them."""
+    columns = ", ".join(header)
+    if target not in header:
+        raise UsageError(f"{path}: no column {target!r}; the columns are {columns}")
+    for option, names in (("--drop", drop), ("--one-hot", one_hot)):
+        for name in names:
+            if name == target:
+                raise UsageError(f"{option} {name}: that is the --target column, never a feature")
+            if name not in header:
+                raise UsageError(
+                    f"{option} {name}: {path} has no such column; the columns are {columns}"
+                )
+    both = [name for name in drop if name in one_hot]
+    if both:
+        raise UsageError(f"--drop {both[0]} and --one-hot {both[0]}: give one of the two")
+    features = [i for i, name in enumerate(header) if name != target and name not in drop]
+    if not features:
+        raise UsageError(f"{path}: no feature columns left besides {target!r} and --drop")
+    return features
+
+
+def _categories(path, rows, index: int, name: str) -> list[str]:
+    """The distinct values of column ``index``, sorted: one 0/1 feature each."""
+    values = sorted({row[index].strip() for _, row in rows})
+    if len(values) > MAX_CATEGORIES:
+        raise ValueError(
+            f"{path}: column {name!r} holds {len(values):,} distinct values; --one-hot makes "
+            f"a feature of each and takes at most {MAX_CATEGORIES}: if it names each row "
+            f"(an ID), leave it out with --drop {name}"
+        )
+    return values
+
+
+def _encode(path, rows, names, indices, categories, limit=FLOAT32_MAX, hint=None, header=True):
+    """The features of CSV ``rows``: column ``indices[k]`` (named ``names[k]``, or None) as
+    a number, or, when ``categories`` has it, as one 0/1 value per category. Errors call a
+    column by its name from the ``header``, else by its number (and the model's name)."""
+    widths = [len(categories[name]) if name in categories else 1 for name in names]
+    position = {name: {v: j for j, v in enumerate(values)} for name, values in categories.items()}
+    x = np.zeros((len(rows), sum(widths)), dtype=np.float32)
+    for r, (line, row) in enumerate(rows):
+        at = 0
+        for name, i, width in zip(names, indices, widths):
+            label = f"column {name!r}" if header else f"column {i + 1}"
+            label += f" ({name!r})" if name and not header else ""
+            if name in position:
+                x[r, at + _category(path, line, label, row[i], position[name])] = 1
+            else:
+                x[r, at] = _cell(path, line, label, row[i], limit, hint(name) if hint else "")
+            at += width
+    return x
+
+
+def _category(path, line: int, label: str, text: str, position: dict) -> int:
+    value = text.strip()
+    if value not in position:
+        raise ValueError(
+            f"{path}, line {line}: {label} holds {value!r}, a category the model was not "
+            f"trained on; it knows {', '.join(map(repr, position))}"
+        )
+    return position[value]
 
 
 def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.ndarray]:
@@ -117,60 +207,139 @@ def _csv_classes(path, rows, column: int, target: str) -> tuple[list[str], np.nd
     return class_names, np.array([index[v] for v in labels], dtype=np.int64)
 
 
-def read_csv(path, target: str):
-    """Numeric features and integer classes from a CSV file with a header row."""
+def _text_hint(name: str) -> str:
+    return (
+        f"numpynn train reads numbers, and categories with --one-hot {name} (one 0/1 feature "
+        f"per category); or leave the column out with --drop {name}"
+    )
+
+
+def read_csv(path, target: str, drop=(), one_hot=None) -> Table:
+    """Features and integer classes from a CSV file with a header row: the columns named in
+    ``drop`` left out, those in ``one_hot`` as one 0/1 feature per category. ``one_hot``
+    maps a column to its categories (a model's), or to None for the column's distinct values."""
+    one_hot = one_hot or {}
     path = existing_file(path, "CSV file")
     rows = _csv_rows(path)
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
-    header = _csv_header(path, rows[0][1], target)
-    column = header.index(target)
-    features = [i for i in range(len(header)) if i != column]
-    x = np.empty((len(rows) - 1, len(features)), dtype=np.float32)
-    for r, (line, row) in enumerate(rows[1:]):
+    header, rows = _column_names(path, rows[0][1]), rows[1:]
+    features = _feature_columns(path, header, target, drop, one_hot)
+    for line, row in rows:
         if len(row) != len(header):
             raise ValueError(
                 f"{path}, line {line}: {len(row)} fields, the header has {len(header)}"
             )
-        x[r] = [_cell(path, line, f"column {header[i]!r}", row[i], FEATURE_LIMIT) for i in features]
-    class_names, y = _csv_classes(path, rows[1:], column, target)
-    return x, y, class_names
+    names = [header[i] for i in features]
+    categories = {
+        name: list(known)
+        if known is not None
+        else _categories(path, rows, header.index(name), name)
+        for name, known in one_hot.items()
+    }
+    x = _encode(path, rows, names, features, categories, FEATURE_LIMIT, _text_hint)
+    class_names, y = _csv_classes(path, rows, header.index(target), target)
+    return Table(x, y, class_names, names, categories)
 
 
-def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None) -> Split:
-    """The training and test parts of a dataset, with its class names and image shape."""
+def load_split(source: str, seed: int, csv_path=None, target=None, data_root=None, **csv) -> Split:
+    """The training and test parts of a dataset, with its class names and image shape; for
+    a CSV file, ``csv`` holds ``read_csv``'s ``drop`` and ``one_hot``."""
     if source in ("mnist", "fashion-mnist"):
         loader = data.load_mnist if source == "mnist" else data.load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(root=data_root)
         names_ = data.MNIST_CLASSES if source == "mnist" else data.FASHION_MNIST_CLASSES
         return Split(x_train, y_train, x_test, y_test, names_, [28, 28])
+    table = None
     if source == "csv":
-        x, y, names_ = read_csv(csv_path, target)
+        table = read_csv(csv_path, target, **csv)
+        x, y, names_ = table.x, table.y, table.class_names
     else:
         x, y, names_ = data.load_digits() if source == "digits" else data.load_iris()
     x_train, x_test, y_train, y_test = data.train_test_split(
         x, y, test_size=TEST_SIZE, stratify=y, seed=seed
     )
-    return Split(x_train, y_train, x_test, y_test, names_, [8, 8] if source == "digits" else None)
+    shape = [8, 8] if source == "digits" else None
+    if table is None:
+        return Split(x_train, y_train, x_test, y_test, names_, shape)
+    return Split(x_train, y_train, x_test, y_test, names_, shape, table.columns, table.categories)
 
 
 # --- samples for predict ------------------------------------------------------------------------
 
 
-def _read_sample_rows(path) -> np.ndarray:
-    """Samples from a CSV of numbers, one per row; a first row that is not numbers is a header."""
+def _read_sample_rows(path, expected: Expected) -> np.ndarray:
+    """Samples from a CSV file, one per row. A first row of names is a header: then the
+    model's target column and the columns dropped in training are left out (said on stderr),
+    and a model that knows its columns takes them by name."""
     rows = _csv_rows(path)
-    if rows and number(rows[0][1][0]) is None:
-        rows = rows[1:]
+    header = None
+    if rows and _is_header(rows[0][1], expected):
+        header, rows = _column_names(path, rows[0][1]), rows[1:]
     if not rows:
         raise ValueError(f"{path}: holds no samples")
-    width = len(rows[0][1])
-    x = np.empty((len(rows), width), dtype=np.float32)
-    for r, (line, row) in enumerate(rows):
+    width = len(header or rows[0][1])
+    for line, row in rows:
         if len(row) != width:
-            raise ValueError(f"{path}, line {line}: {len(row)} values, the first row has {width}")
-        x[r] = [_cell(path, line, f"column {i + 1}", cell) for i, cell in enumerate(row)]
+            first = "the header has" if header else "the first row has"
+            raise ValueError(f"{path}, line {line}: {len(row)} values, {first} {width}")
+    if header is not None:
+        keep = _columns_for(path, header, expected)
+        names = [header[i] for i in keep]
+    else:
+        keep = list(range(width))
+        known = expected.columns is not None and width == len(expected.columns)
+        names = list(expected.columns) if known else [None] * width
+    x = _encode(path, rows, names, keep, expected.categories or {}, header=header is not None)
+    if x.shape[1] != expected.features:
+        raise ValueError(
+            f"{path}: rows of {x.shape[1]} values; the model takes {expected.features} per "
+            f"sample{_width_hint(header, width, expected)}"
+        )
     return x
+
+
+def _is_header(cells: list[str], expected: Expected) -> bool:
+    """A first row that names a column the model knows, or holds no number, is a header."""
+    cells = [cell.strip() for cell in cells]
+    known = {*(expected.columns or ()), *expected.dropped, expected.target}
+    return bool(known & set(cells)) or all(number(cell) is None for cell in cells)
+
+
+def _width_hint(header, width: int, expected: Expected) -> str:
+    """Why a header-less file may hold one value too many: its target column."""
+    columns = len(expected.columns) if expected.columns else expected.features
+    if header is None and expected.target and width == columns + 1:
+        return (
+            f" (one more: if one of them is the target {expected.target!r}, add the header row "
+            "of column names and predict leaves it out)"
+        )
+    return ""
+
+
+def _columns_for(path, header: list[str], expected: Expected) -> list[int]:
+    """The indices of the header's columns that the model takes, in its order."""
+    reasons = {name: "left out in training with --drop" for name in expected.dropped}
+    if expected.target:
+        reasons[expected.target] = "the model's target, what it predicts"
+    for name in header:
+        if name in reasons:
+            note = f"numpynn predict: leaving out column {name!r} ({reasons[name]})"
+            print(note, file=sys.stderr)
+    names = [name for name in header if name not in reasons]
+    if expected.columns is None:  # a model that does not know its columns takes them in order
+        return [header.index(name) for name in names]
+    trained_on = ", ".join(expected.columns)
+    missing = [name for name in expected.columns if name not in names]
+    if missing:
+        raise ValueError(f"{path}: no column {missing[0]!r}; the model takes {trained_on}")
+    extra = [name for name in names if name not in expected.columns]
+    if extra:
+        raise ValueError(
+            f"{path}: column {extra[0]!r} is not one the model was trained on ({trained_on}); "
+            "remove it from the file"
+        )
+    return [header.index(name) for name in expected.columns]
 
 
 def _read_npy(path) -> np.ndarray:
@@ -213,27 +382,37 @@ def read_image(path, shape) -> np.ndarray:
     return 1 - x if x.mean() > 0.5 else x
 
 
-def read_inputs(path, image_shape, features: int) -> np.ndarray:
-    """Samples for ``predict`` from a .npy, a .csv (numbers, optional header) or an image."""
+def read_inputs(path, expected: Expected) -> np.ndarray:
+    """Samples for ``predict``, (N, features), from a .npy (one sample or N stacked), a .csv
+    (numbers, a sample per row, optional header) or an image (one sample)."""
     path = existing_file(path, "input file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        x = _read_npy(path)
+        x = _samples(path, _read_npy(path), expected)
     elif suffix == ".csv":
-        x = _read_sample_rows(path)
+        x = _read_sample_rows(path, expected)
     elif suffix in IMAGE_SUFFIXES:
-        if image_shape is None:
+        if expected.image_shape is None:
             raise UsageError("this model was not trained on images; give a .npy or .csv")
-        x = read_image(path, image_shape)[None]
+        x = read_image(path, expected.image_shape)[None]
     else:
         raise UsageError(f"{path}: expected a .npy, .csv or {'/'.join(IMAGE_SUFFIXES)} file")
-    if x.ndim == 1 or (image_shape and x.shape == tuple(image_shape)):
-        x = x[None]  # one sample
-    if len(x) == 0:
-        raise ValueError(f"{path}: holds no samples")
-    x = x.reshape(len(x), -1)
-    if x.shape[1] != features:
+    return x.reshape(len(x), -1)
+
+
+def _samples(path, x: np.ndarray, expected: Expected) -> np.ndarray:
+    """An array of one sample, or of N stacked on a first axis, as (N, ...) samples."""
+    shapes = [(expected.features,)]
+    if expected.image_shape:
+        shapes += [tuple(expected.image_shape), (1, *expected.image_shape)]
+    if x.shape in shapes:
+        return x[None]  # one sample
+    if x.shape[1:] not in shapes:
+        one = " or ".join(str(shape) for shape in shapes)
         raise ValueError(
-            f"{path}: the model expects {features} values per sample, got {x.shape[1]}"
+            f"{path}: an array of shape {x.shape}; the model takes one sample of shape {one}, "
+            "or N of them stacked as (N, ...)"
         )
+    if len(x) == 0:
+        raise ValueError(f"{path}: holds no samples (shape {x.shape})")
     return x

@@ -20,7 +20,13 @@ from numpynn.data.datasets import (
 )
 from numpynn.data.idx import IDXError, read_idx
 from numpynn.data.loader import DataLoader
-from numpynn.data.preprocessing import MinMaxScaler, StandardScaler, one_hot, train_test_split
+from numpynn.data.preprocessing import (
+    LabelEncoder,
+    MinMaxScaler,
+    StandardScaler,
+    one_hot,
+    train_test_split,
+)
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -29,6 +35,7 @@ __all__ = [
     "DataNotFoundError",
     "Dataset",
     "IDXError",
+    "LabelEncoder",
     "MinMaxScaler",
     "StandardScaler",
     "load_digits",

@@ -33,6 +33,7 @@ is tried; a download replaces a bad copy in its target folder.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import pathlib
 from typing import NamedTuple
@@ -40,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from numpynn._files import atomic_write
+from numpynn._progress import Progress
 from numpynn.data.idx import IDXError, read_idx
 
 BUNDLED = pathlib.Path(__file__).parent / "bundled"
@@ -272,27 +274,25 @@ def _download(name: str, folder: pathlib.Path) -> pathlib.Path:
 
 
 def _fetch(url: str, path: pathlib.Path, sha256: str, timeout: float = 30.0) -> None:
-    """Download ``url`` to ``path`` with a progress bar; keep it only if its SHA-256 is
-    ``sha256`` (the partial file is removed on any failure)."""
+    """Download ``url`` to ``path`` with the library's progress line (in kB); keep it only if
+    its SHA-256 is ``sha256`` (the partial file is removed on any failure)."""
     # imported here, not with numpynn: only downloads need them (about 45 ms together)
     import hashlib
     import urllib.request
 
-    from tqdm import tqdm
-
-    digest = hashlib.sha256()
+    digest, received = hashlib.sha256(), 0
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https/http only)
         total = int(response.headers.get("Content-Length") or 0) or None
-        with (
-            atomic_write(path) as out,
-            tqdm(total=total, unit="B", unit_scale=True, desc=path.name, leave=False) as bar,
-        ):
+        line = Progress(1, total and math.ceil(total / 1024), f"{path.name} (kB)")
+        with atomic_write(path) as out:
             while chunk := response.read(1 << 16):
                 digest.update(chunk)
                 out.write(chunk)
-                bar.update(len(chunk))
-            if total is not None and bar.n != total:
-                raise OSError(f"the download stopped after {bar.n} of {total} bytes")
+                received += len(chunk)
+                line.update(math.ceil(received / 1024))
+            line.close()
+            if total is not None and received != total:
+                raise OSError(f"the download stopped after {received} of {total} bytes")
             if digest.hexdigest() != sha256:
                 raise ValueError(f"SHA-256 {digest.hexdigest()} is not the published {sha256}")
 

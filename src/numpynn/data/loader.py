@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
+from numpynn._checks import rectangular_array
 from numpynn._config import Seed, get_rng
 
 
@@ -49,16 +48,24 @@ class DataLoader:
         seed: Seed = None,
         shard: tuple[int, int] | None = None,
     ):
-        self.x = np.asarray(x)
-        self.y = None if y is None else np.asarray(y)
+        self.x = rectangular_array(x, "DataLoader: x")
+        self.y = None if y is None else rectangular_array(y, "DataLoader: y")
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"DataLoader: x holds {len(self.x)} samples but y holds {len(self.y)}")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.rank, self.size = _check_shard(shard, shuffle, seed)
-        self._rng = None if seed is None else get_rng(seed)
+        self.rng = None if seed is None else get_rng(seed)  # None: the library's generator
         self.last_batch_size = 0
+
+    def sharded(self, rank: int, size: int, seed: int) -> DataLoader:
+        """The same data, batch size, shuffling and ``drop_last``, as piece ``rank`` of
+        ``size`` (see ``shard``); ``seed`` must be the same int on every rank (draw it from
+        ``self.rng``: ``numpynn.distributed.shared_seed(loader.rng)``)."""
+        return DataLoader(
+            self.x, self.y, self.batch_size, self.shuffle, self.drop_last, seed, (rank, size)
+        )
 
     def __len__(self) -> int:
         step = self.batch_size * self.size
@@ -69,17 +76,25 @@ class DataLoader:
 
     def __iter__(self) -> Iterator:
         n, step = len(self.x), self.batch_size * self.size
-        order = (self._rng or get_rng()).permutation(n) if self.shuffle else None
+        order = (self.rng or get_rng()).permutation(n) if self.shuffle else None
         for start in range(0, len(self) * step, step):
-            end = min(start + step, n)
-            # this rank's piece of the global batch [start, end): sizes differ by at most 1
-            share, extra = divmod(end - start, self.size)
-            first = start + self.rank * share + min(self.rank, extra)
-            last = first + share + (self.rank < extra)
-            index = slice(first, last) if order is None else order[first:last]
+            piece = shard_piece(min(start + step, n) - start, self.rank, self.size, start)
+            index = piece if order is None else order[piece]
             xb = self.x[index]
             self.last_batch_size = len(xb)
             yield xb if self.y is None else (xb, self.y[index])
+
+
+def shard_piece(n: int, rank: int, size: int, start: int = 0) -> slice:
+    """Piece ``rank`` of ``size`` of the ``n`` items from ``start``: contiguous, in rank
+    order, their sizes differing by at most one (the first ``n % size`` pieces are larger).
+
+    >>> [shard_piece(5, rank, 2) for rank in range(2)]
+    [slice(0, 3, None), slice(3, 5, None)]
+    """
+    share, extra = divmod(n, size)
+    first = start + rank * share + min(rank, extra)
+    return slice(first, first + share + (rank < extra))
 
 
 def _check_shard(shard, shuffle: bool, seed) -> tuple[int, int]:

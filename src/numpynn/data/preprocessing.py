@@ -1,4 +1,5 @@
-"""Splitting and scaling: train_test_split, StandardScaler, MinMaxScaler, one_hot.
+"""Splitting, scaling and encoding: train_test_split, StandardScaler, MinMaxScaler,
+LabelEncoder, one_hot.
 
 Scalers are fitted on the training data only, then applied to both sets, so that nothing
 of the test set leaks into training.
@@ -13,7 +14,7 @@ import numpy as np
 from numpynn._config import Seed, get_rng
 from numpynn.functional import one_hot
 
-__all__ = ["MinMaxScaler", "StandardScaler", "one_hot", "train_test_split"]
+__all__ = ["LabelEncoder", "MinMaxScaler", "StandardScaler", "one_hot", "train_test_split"]
 
 
 def train_test_split(
@@ -138,3 +139,75 @@ class MinMaxScaler(_Scaler):
     def inverse_transform(self, x):
         x = self._check(x, "inverse_transform")
         return ((x - self.feature_range[0]) / self.scale_ + self.data_min_).astype(x.dtype)
+
+
+class LabelEncoder:
+    """Labels of any kind (text, numbers) <-> class indices 0..K-1, as scikit-learn's
+    ``sklearn.preprocessing.LabelEncoder``: ``classes_`` holds the K distinct labels seen by
+    ``fit``, sorted, and label ``classes_[i]`` is encoded as ``i``.
+
+    >>> import numpynn as nn
+    >>> encoder = nn.data.LabelEncoder()
+    >>> encoder.fit_transform(["dog", "cat", "dog", "bird"]).tolist()
+    [2, 1, 2, 0]
+    >>> encoder.classes_.tolist(), encoder.inverse_transform([0, 2]).tolist()
+    (['bird', 'cat', 'dog'], ['bird', 'dog'])
+
+    Shape: ``y`` is one label per sample, ``(N,)``; the codes are ``(N,)`` int64.
+    """
+
+    def fit(self, y) -> LabelEncoder:
+        """Learn the distinct labels of ``y``."""
+        self.classes_ = np.unique(_labels(y, "fit"))
+        return self
+
+    def fit_transform(self, y) -> np.ndarray:
+        """``fit(y)``, then the code of each label of ``y``."""
+        y = _labels(y, "fit_transform")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        return codes.astype(np.int64).reshape(-1)
+
+    def transform(self, y) -> np.ndarray:
+        """The code (index in ``classes_``) of each label; an unseen label is an error."""
+        y = _labels(y, "transform", self._classes("transform"))
+        codes = np.searchsorted(self.classes_, y)
+        found = codes < len(self.classes_)
+        found[found] = self.classes_[codes[found]] == y[found]
+        if not found.all():
+            unseen = np.unique(y[~found])
+            raise ValueError(
+                f"LabelEncoder.transform: y contains labels not seen by fit: "
+                f"{unseen[:10].tolist()}; fit on every label (the training and test labels "
+                "together), or drop those samples"
+            )
+        return codes.astype(np.int64)
+
+    def inverse_transform(self, y) -> np.ndarray:
+        """The label of each code; codes outside ``0..len(classes_)-1`` are an error."""
+        classes = self._classes("inverse_transform")
+        codes = _labels(y, "inverse_transform")
+        if len(codes) and (
+            codes.dtype.kind not in "iu" or not 0 <= codes.min() <= codes.max() < len(classes)
+        ):
+            raise ValueError(
+                f"LabelEncoder.inverse_transform: expected integer codes in 0..{len(classes) - 1},"
+                f" got {codes[:10].tolist()}"
+            )
+        return classes[codes.astype(np.intp)]
+
+    def _classes(self, what: str) -> np.ndarray:
+        if not hasattr(self, "classes_"):
+            raise RuntimeError(f"LabelEncoder.{what}: call fit(y) first")
+        return self.classes_
+
+
+def _labels(y, what: str, classes=None) -> np.ndarray:
+    """``y`` as a 1-D array (a column ``(N, 1)`` is flattened, as scikit-learn does)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"LabelEncoder.{what}: expected one label per sample, (N,), got {y.shape}")
+    if classes is not None and len(y) == 0:
+        return y.astype(classes.dtype)
+    return y

@@ -21,6 +21,7 @@ from numpynn.layers.attention import (
 from numpynn.layers.conv import Conv1d, Conv2D, Conv2d
 from numpynn.layers.dropout import Dropout, Dropout2d
 from numpynn.layers.embedding import Embedding
+from numpynn.layers.keras_recurrent import KerasGRU, KerasLSTM, SimpleRNN
 from numpynn.layers.linear import Dense, Identity, Linear
 from numpynn.layers.merge import Add, Average, Concatenate, Multiply, Subtract
 from numpynn.layers.normalization import (
@@ -39,7 +40,7 @@ from numpynn.layers.pooling import (
     MaxPool2d,
     MaxPooling2D,
 )
-from numpynn.layers.recurrent import GRU, LSTM, RNN, KerasGRU, KerasLSTM, RNNBase, SimpleRNN
+from numpynn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from numpynn.layers.shape import Flatten, Reshape
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from numpynn import layers as L
-from numpynn.layers.recurrent import KerasRecurrent
+from numpynn.layers.keras_recurrent import KerasRecurrent
 
 # the gates of PyTorch's layout (LSTM i, f, g, o; GRU r, z, n) in ONNX's (i, o, f, c; z, r, h)
 GATE_ORDER = {"RNN": [0], "LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2]}

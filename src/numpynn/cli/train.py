@@ -384,9 +384,8 @@ def _add_network_options(group) -> None:
         type=thread_count,
         metavar="N",
         default="auto",
-        help="threads: a count, or auto (every core when one is idle, else one). Large "
-        "convolutions, Linear layers and recurrent layers split their batch over them, BLAS "
-        "runs one thread; results can differ in the last digits between counts, so give a "
-        "count to repeat a run bit for bit. "
+        help="threads: a count, or auto (every core when one is idle, else one); large "
+        "layers split their batch over them, BLAS runs one thread. Results can differ in "
+        "the last digits between counts: give a count to repeat a run bit for bit. "
         'Needs threadpoolctl (pip install "numpynn[threads]") (default: auto)',
     )

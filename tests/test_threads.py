@@ -37,6 +37,15 @@ def test_set_num_threads_sets_the_blas_threads():
         )
 
 
+def test_without_a_call_nothing_is_split_and_blas_keeps_its_threads(monkeypatch):
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        monkeypatch.setattr(_threads, "_threads", None)  # as in a fresh process
+        layer = nn.Conv2d(8, 16, 3, padding=1)
+        layer(np.zeros((128, 8, 14, 14), np.float32))  # 29M multiply-adds: split if asked
+        assert _threads.get_num_threads() == 1 and len(layer.parts) == 1
+        assert blas_threads() == {2}
+
+
 @pytest.mark.parametrize(
     "cores, load, expected", [(2, 0.0, 2), (2, 0.99, 2), (2, 1.2, 1), (8, 6.5, 8), (8, 7.5, 1)]
 )

@@ -6,14 +6,21 @@ threads; that pays for large products, but a CNN's products are small and skinny
 everything between them (window copies, pooling, BatchNorm, ReLU) runs on one core. So the
 layers that gain from it split their *batch* instead: ``split_batch`` runs a function over
 contiguous parts of the batch on a small persistent pool of threads (NumPy releases the GIL
-in BLAS and in ufuncs on large arrays, so the parts run at once), and BLAS runs one thread:
-numpynn's threads replace BLAS's. Measured with ``benchmarks/threads.py`` (benchmarks/
-README.md, "Threads"): a CNN training step took 75 ms split with BLAS at one thread, 214 ms
-split with BLAS at two threads outside the parts, 141 ms at one thread, 493 ms as before
-(BLAS alone at two threads), at load 8 on 2 cores. The parts are fixed by the batch size and
-the thread count, and whatever is summed over them (parameter gradients) is summed in part
-order: a given thread count repeats a run bit for bit, and at one thread there is one part,
-the plain arithmetic.
+in BLAS and in ufuncs on large arrays, so the parts run at once), with BLAS at one thread
+inside each part and outside: numpynn's threads replace BLAS's, once ``set_num_threads(n)``
+(or ``numpynn train --threads``, ``auto`` by default) asks for them; without a call nothing
+is split and BLAS keeps its own threads. Two BLAS threads on cores shared with other work
+wait for each other in every product (``benchmarks/threads.py``, benchmarks/README.md,
+"Threads": a CNN training step took 75 ms split with BLAS at one thread, 214 ms split with
+BLAS at two threads outside the parts, 141 ms at one thread, 493 ms as before, at load 8 on
+2 cores), and setting BLAS back to two threads after each split made it worse (``run.py``'s
+CNN: 20.2 s an epoch, against 8.5 with BLAS left at one thread and 7.8 before the split, at
+load 2 to 3). The cost of BLAS at one thread: products that are not split run on one core
+(``run.py``'s MLP at batch 1024 at load 1.5: 41% of the two-thread matmul peak, 60% with
+BLAS's own threads), which is why the split is not the default. The parts are fixed by the
+batch size and the thread count, and whatever is summed over them (parameter gradients) is
+summed in part order: a given thread count repeats a run bit for bit, and at one thread
+there is one part, the plain arithmetic.
 
 A BLAS call split over every core waits, at each of its synchronisation points, for all of
 its threads to run; on a machine whose cores are busy with other work that wait is a
@@ -31,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-_threads: int | None = None  # set by set_num_threads; None: BLAS's own count, at first use
+_threads: int | None = None  # set by set_num_threads; None: no split, BLAS's own threads
 _pool: ThreadPoolExecutor | None = None
 _pool_workers = 0
 _inside_part = threading.local()  # a part never splits again (its pool would wait on itself)
@@ -75,14 +82,10 @@ def set_num_threads(threads: int | str = "auto") -> int:
 
 def get_num_threads() -> int:
     """The threads ``split_batch`` splits work over: the count last set by
-    ``set_num_threads``; before any, as many as NumPy's BLAS had (1 without
-    ``threadpoolctl``), which numpynn then takes over: BLAS is set to one thread."""
-    global _threads
-    if _threads is None:
-        _threads = _blas().count()
-        if _threads > 1:
-            _blas().limit(1)
-    return _threads
+    ``set_num_threads``, else 1 (no split; BLAS keeps its own threads): the split is asked
+    for, since it sets BLAS to one thread for every product, and a script of large products
+    (an MLP at batch 1024) is faster with BLAS's own threads on a quiet machine."""
+    return _threads or 1
 
 
 def batch_parts(n: int, work: int = 0, min_work: int = 0) -> list[slice]:

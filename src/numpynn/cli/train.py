@@ -151,8 +151,9 @@ def _settings(args) -> Settings:
 
 
 def _use_threads(threads) -> int | None:
-    """Set NumPy's BLAS threads for this run (2 threads on busy cores made training up to 10x
-    slower, benchmarks/README.md); without threadpoolctl, ``auto`` leaves them as they are."""
+    """Set the run's threads (``nn.set_num_threads``: batch parts at once, BLAS at one thread;
+    2 BLAS threads on busy cores made training up to 10x slower, benchmarks/README.md);
+    without threadpoolctl, ``auto`` leaves them as they are."""
     try:
         return set_num_threads(threads)
     except ImportError:
@@ -383,7 +384,8 @@ def _add_network_options(group) -> None:
         type=thread_count,
         metavar="N",
         default="auto",
-        help="BLAS threads: a count, or auto (one when no core is idle; results can differ "
-        "in the last digits between counts, so give a count to repeat a run bit for bit). "
+        help="threads: a count, or auto (every core when one is idle, else one); large "
+        "layers split their batch over them, BLAS runs one thread. Results can differ in "
+        "the last digits between counts: give a count to repeat a run bit for bit. "
         'Needs threadpoolctl (pip install "numpynn[threads]") (default: auto)',
     )

@@ -306,10 +306,11 @@ def col2im_output(shape, dtype, kernel, stride, dilation=(1, 1), axes=(2, 3), li
 # --- convolution as products with the columns ----------------------------------------------------
 
 # The multiply-adds of a convolution (N*OH*OW * KH*KW*C * O) from which its batch is split
-# over the threads (``_threads.batch_parts``). benchmarks/threads.py, 2 cores at load 5
-# (benchmarks/README.md, "Threads"), split / one thread: 0.83 at 14.5M (Conv2d(8, 16, 3),
-# batch 64), 0.55 at 118M (Conv2d(32, 64, 3), batch 128); 1.05 to 1.23 at 7.2M, 1.4 below.
-CONV_SPLIT_FROM = 10_000_000
+# over the threads (``_threads.batch_parts``). benchmarks/threads.py on 2 cores (benchmarks/
+# README.md, "Threads"), split / one thread at load 1.4 and at load 5: 0.84 and 0.70 at 29M
+# (Conv2d(8, 16, 3), batch 128), 0.47 and 0.55 at 118M (Conv2d(32, 64, 3), batch 128);
+# 1.10 and 0.83 at 14.5M (batch 64); 1.08 to 4.7 at 7.2M and below.
+CONV_SPLIT_FROM = 20_000_000
 
 
 def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False):
@@ -326,7 +327,8 @@ def conv2d_forward(x, weight, bias, pads, window, groups=1, channels_last=False)
     """
     kernel, stride, dilation = window
     n, o = len(x), weight.shape[0]
-    oh, ow = (output_size(s, p, k, st, d) for s, p, k, st, d in zip(x.shape[2:], pads, *window))
+    oh = output_size(x.shape[2], pads[0], kernel[0], stride[0], dilation[0])
+    ow = output_size(x.shape[3], pads[1], kernel[1], stride[1], dilation[1])
     kernels = weight_as_kernels(weight, groups)  # (g, O/g, KH*KW*C/g)
     out = np.empty((n, oh, ow, o) if channels_last else (n, o, oh * ow), weight.dtype)
 

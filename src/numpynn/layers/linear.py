@@ -13,8 +13,9 @@ from numpynn.layers.keras_mixin import KerasLayer
 from numpynn.module import Module, Parameter
 
 # The multiply-adds of a Linear layer (N * in * out) from which its batch is split over the
-# threads. benchmarks/threads.py, 2 cores at load 5 (benchmarks/README.md, "Threads"), split
-# / one thread: 0.88 at 205M (784 -> 256, batch 1024); 2.7 to 10 at 3.2M and 12.8M.
+# threads. benchmarks/threads.py on 2 cores (benchmarks/README.md, "Threads"), split / one
+# thread: at 205M (784 -> 256, batch 1024) 0.88 at load 5, 1.16 at load 1.4 (the thresholds'
+# setting, which splits it: 0.92); 2 to 10 at 3.2M and 12.8M.
 LINEAR_SPLIT_FROM = 50_000_000
 
 

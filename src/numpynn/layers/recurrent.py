@@ -179,9 +179,9 @@ def _run_back(cell, tape, d_out, d_state, w_hh, mask):
 
 # The multiply-adds of one direction's hidden products over a sequence (T*N*G*H*H) from
 # which its batch is split over the threads, each part running the whole loop over time
-# (one wait per direction, not per step). benchmarks/threads.py, 2 cores at load 5
-# (benchmarks/README.md, "Threads"), split / one thread for LSTM(28, 128) over 28 steps:
-# 0.67 at batch 128 (235M), 1.17 to 1.32 at batch 32 (59M), 1.6 at batch 8.
+# (one wait per direction, not per step). benchmarks/threads.py on 2 cores (benchmarks/
+# README.md, "Threads"), split / one thread for LSTM(28, 128) over 28 steps: 0.82 at batch
+# 128 (235M) at load 1.4 (0.67 at load 5), 1.3 to 1.4 at batch 32 (59M), 1.6 at batch 8.
 RECURRENT_SPLIT_FROM = 100_000_000
 
 

@@ -94,7 +94,9 @@ class Diagnostics(Callback):
     def on_train_batch_begin(self, batch, logs=None):
         if batch not in self.sampled:
             return
-        self.before = [[p.data.copy() for p in record.parameters] for record in self.records]
+        # in the parameters' own memory order (Linear's weight is Fortran-ordered): a C-order
+        # copy would transpose it, and every later pass over the pair would stride
+        self.before = [[p.data.copy(order="K") for p in r.parameters] for r in self.records]
         if hasattr(self.model, "kept_outputs"):
             self.model.kept_outputs = []
 
@@ -173,7 +175,13 @@ def layer_outputs(kept, trainable: set[int]) -> dict[int, tuple[np.ndarray, str]
 
 
 def _norm(arrays) -> float:
-    return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays))
+    """sqrt(sum ||a||^2) over ``arrays``, each read flat in its own memory order (``np.vdot``
+    flattens in C order: a copy of a Fortran-ordered weight, several times its cost)."""
+    return math.sqrt(sum(float(np.vdot(flat, flat)) for flat in map(_flat, arrays)))
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    return np.asarray(array).ravel(order="K")  # a view of any contiguous array
 
 
 def unit_axis(layer: Module, output: np.ndarray) -> int:
@@ -210,19 +218,22 @@ class LayerRecord:
         self.through_time: list[np.ndarray] = []
 
     def add_step(self, before: list[np.ndarray], output) -> None:
-        """One sampled step: ``before`` the parameters before it, ``output`` (output,
-        activation name) of its forward or None."""
+        """One sampled step: ``before`` the parameters before it (overwritten here with the
+        update, to spare an allocation), ``output`` (output, activation name) of its
+        forward or None."""
+        if isinstance(self.layer, RNNBase) and getattr(self.layer, "tapes", None):
+            old = {id(p): data for p, data in zip(self.parameters, before)}
+            w_hh = old[id(self.layer.weight_hh_l0)]  # the weights of the recorded forward
+            self.through_time.append(gradient_through_time(self.layer, w_hh))
         weight = _norm(before)
-        update = _norm([p.data - old for p, old in zip(self.parameters, before)])
+        update = _norm(
+            [np.subtract(p.data, old, out=old) for p, old in zip(self.parameters, before)]
+        )
         self.steps["grad"].append(_norm([p.grad for p in self.parameters]))
         self.steps["weight"].append(_norm([p.data for p in self.parameters]))
         self.steps["ratio"].append(update / weight if weight > 0 else math.nan)
         if output is not None:
             self._add_output(*output)
-        if isinstance(self.layer, RNNBase) and getattr(self.layer, "tapes", None):
-            old = {id(p): data for p, data in zip(self.parameters, before)}
-            w_hh = old[id(self.layer.weight_hh_l0)]  # the weights of the recorded forward
-            self.through_time.append(gradient_through_time(self.layer, w_hh))
 
     def _add_output(self, output: np.ndarray, activation: str) -> None:
         self.activation = activation

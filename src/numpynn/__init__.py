@@ -89,7 +89,6 @@ from numpynn.losses import (
     MSELoss,
     NLLLoss,
 )
-from numpynn.lr_finder import lr_find
 from numpynn.model import Input, Model
 from numpynn.module import Module, Parameter
 from numpynn.names import register_layer
@@ -104,6 +103,7 @@ __version__ = "0.1.0"
 # ``nn.onnx``, ``nn.from_torch`` and the rest work as attributes all the same.
 _LAZY_MODULES = ("cli", "distributed", "onnx", "plot", "report", "sklearn", "torch_bridge")
 _LAZY_NAMES = {"from_torch": "torch_bridge", "load_torch_state_dict": "torch_bridge"}
+_LAZY_NAMES["lr_find"] = "lr_finder"  # the learning-rate range test
 
 
 def __getattr__(name: str):

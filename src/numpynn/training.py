@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -34,7 +35,6 @@ from numpynn._checks import numeric_array
 from numpynn._config import Seed, get_rng
 from numpynn.callbacks import Callback, CallbackList, History, ProgbarLogger, Progress
 from numpynn.data import DataLoader
-from numpynn.diagnostics import Diagnostics
 from numpynn.module import Module
 from numpynn.objective import Objective, sample_weights
 
@@ -114,8 +114,9 @@ def fit(
         if model.stop_training:
             break
     hooks.on_train_end({})
+    diagnostics = sys.modules.get("numpynn.diagnostics")  # loaded if a Diagnostics was made
     for callback in callbacks or []:
-        if isinstance(callback, Diagnostics):
+        if diagnostics and isinstance(callback, diagnostics.Diagnostics):
             history.diagnostics = callback.results
     return history
 

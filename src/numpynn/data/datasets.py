@@ -32,7 +32,6 @@ is tried; a download replaces a bad copy in its target folder.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import pathlib
@@ -118,6 +117,8 @@ class DataNotFoundError(FileNotFoundError):
 
 def load_iris() -> Dataset:
     """Fisher's Iris: 150 flowers, 4 measurements in cm, 3 species (shipped with numpynn)."""
+    import csv  # here: `import numpynn` stays light
+
     with open(BUNDLED / "iris.csv", newline="") as f:
         rows = list(csv.reader(f))[1:]
     class_names = sorted({row[4] for row in rows})

@@ -11,7 +11,6 @@ array.
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import zlib
@@ -44,6 +43,8 @@ def read_idx(path, sha256: str | None = None) -> np.ndarray:
         with open_regular(path) as raw:
             size = os.fstat(raw.fileno()).st_size
             if path.endswith(".gz"):
+                import gzip  # here: `import numpynn` stays light
+
                 with gzip.GzipFile(fileobj=raw) as stream:
                     limit = size * MAX_DEFLATE_RATIO + CHUNK
                     return _read(

@@ -9,16 +9,8 @@ matrix product each over the whole sequence.
 
 Variable lengths: ``lengths=`` (one per sequence) makes the steps past a sequence's end
 leave its state unchanged and give a zero output, so ``h_n`` holds each sequence's last
-real state, as PyTorch's ``pack_padded_sequence`` path gives.
-
->>> import numpy as np, numpynn as nn
->>> lstm = nn.LSTM(3, 5, batch_first=True)
->>> out, (h_n, c_n) = lstm(np.ones((2, 4, 3), dtype=np.float32))
->>> out.shape, h_n.shape, c_n.shape
-((2, 4, 5), (1, 2, 5), (1, 2, 5))
->>> grad_x, (grad_h0, grad_c0) = lstm.backward(np.ones_like(out))
->>> grad_x.shape, grad_h0.shape
-((2, 4, 3), (1, 2, 5))
+real state, as PyTorch's ``pack_padded_sequence`` path gives. Each class's docstring has
+its formula and a runnable example; Keras's spellings are in ``layers/keras_recurrent.py``.
 """
 
 from __future__ import annotations

@@ -103,6 +103,11 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
 
+    def on_train_end(self, logs=None):
+        # fit's own History comes after the user's callbacks, so a Diagnostics callback has
+        # put its results in these logs by now
+        self.diagnostics = (logs or {}).get("diagnostics")
+
 
 def _format_logs(logs: dict) -> str:
     return " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())

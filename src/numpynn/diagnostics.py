@@ -124,6 +124,8 @@ class Diagnostics(Callback):
         layers = [record.summary() for record in self.records]
         found = diagnose(layers, self.logs)
         self.results = {"layers": layers, "epochs": list(self.epochs), "diagnoses": found}
+        if logs is not None:
+            logs["diagnostics"] = self.results  # for the History that fit returns
         if self.verbose and self.params.get("verbose") and found:
             print(format_diagnoses(found), flush=True)
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-import sys
 
 import numpy as np
 
@@ -114,10 +113,6 @@ def fit(
         if model.stop_training:
             break
     hooks.on_train_end({})
-    diagnostics = sys.modules.get("numpynn.diagnostics")  # loaded if a Diagnostics was made
-    for callback in callbacks or []:
-        if diagnostics and isinstance(callback, diagnostics.Diagnostics):
-            history.diagnostics = callback.results
     return history
 
 

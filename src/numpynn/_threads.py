@@ -69,9 +69,11 @@ def set_num_threads(threads: int | str = "auto") -> int:
     Args:
         threads: a positive count, or ``"auto"``.
 
+    Not run as a doctest, since it would change the tests' process:
+
     >>> import numpynn as nn
-    >>> nn.set_num_threads("auto")  # doctest: +SKIP (it would change the tests' process)
-    1
+    >>> nn.set_num_threads("auto")  # doctest: +SKIP
+    2
     """
     global _threads
     if threads == "auto":
